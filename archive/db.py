@@ -1,0 +1,284 @@
+"""The archive database: engine and sessions from a URL, SQLite pragmas, schema create/upgrade."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import URL, Connection, Engine
+
+__all__ = [
+    "DEFAULT_ARCHIVE_PATH",
+    "Archive",
+    "ArchiveError",
+    "ArchiveUnavailable",
+    "SchemaOutdated",
+    "SchemaTooNew",
+    "default_archive_url",
+    "open_archive",
+    "upgrade_archive",
+]
+
+#: The archive file used when neither ``--db`` nor ``KOEGE_ARCHIVE_DB`` is given.
+DEFAULT_ARCHIVE_PATH = Path.home() / ".local" / "share" / "koege-archive" / "archive.sqlite"
+
+
+class ArchiveError(Exception):
+    """Base class of the archive's own errors; messages say what to do."""
+
+
+class ArchiveUnavailable(ArchiveError):
+    """The archive cannot be opened or written (bad URL, missing driver, permissions, disk)."""
+
+
+class SchemaOutdated(ArchiveError):
+    """The archive was made by an older version of the software and must be upgraded."""
+
+
+class SchemaTooNew(ArchiveError):
+    """The archive was made by a newer version of the software."""
+
+
+def default_archive_url() -> str:
+    """Return the SQLAlchemy URL of the default archive file."""
+    return f"sqlite:///{DEFAULT_ARCHIVE_PATH}"
+
+
+def _alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "archive:migrations")
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def _install_sqlite_pragmas(engine: Engine) -> None:
+    # pysqlite's own transaction handling is switched off so that SQLAlchemy's "begin" event
+    # decides: BEGIN IMMEDIATE for writers (no "database is locked" on upgrade from read to
+    # write), plain BEGIN for readers (they never block the crawl).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("koege_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass
+class Archive:
+    """An open archive: its engine, URL and data directory.
+
+    Use :meth:`reading` and :meth:`writing` for sessions; close with :meth:`close`.
+    """
+
+    url: URL
+    engine: Engine
+    data_dir: Path | None
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite backend."""
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return self.url.render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads; never blocks a running crawl."""
+        with Session(self.engine) as session:
+            yield session
+
+    def write_sessionmaker(self) -> sessionmaker[Session]:
+        """A session factory whose transactions take the write lock at BEGIN."""
+        return sessionmaker(self.engine.execution_options(koege_write=True), expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session whose transaction is committed on success and rolled back on error."""
+        with self.write_sessionmaker()() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+
+def _make_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _install_sqlite_pragmas(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _parse_url(db_url: str) -> URL:
+    try:
+        url = make_url(db_url)
+    except ArgumentError as exc:
+        raise ArchiveUnavailable(
+            f"{db_url!r} is not a database URL; give e.g. sqlite:///path/to/archive.sqlite "
+            "or postgresql+psycopg://user@host/dbname"
+        ) from exc
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        url = url.set(database=str(Path(url.database).expanduser().resolve()))
+    return url
+
+
+def _prepare_file(url: URL, *, create: bool) -> None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    path = Path(url.database)
+    if not path.exists() and not create:
+        raise ArchiveUnavailable(f"no archive at {path}; run a crawl or `koege-archive demo` first")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchiveUnavailable(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
+
+
+def _data_dir(url: URL, configured: str | Path | None) -> Path | None:
+    if configured is not None:
+        return Path(configured)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).parent
+    return None
+
+
+def open_archive(db_url: str, *, create: bool = True, data_dir: str | Path | None = None) -> Archive:
+    """Open (and on first use create) an archive.
+
+    Args:
+        db_url: an SQLAlchemy URL (``sqlite:///archive.sqlite``, ``postgresql+psycopg://…``).
+        create: create the schema when the database is empty.
+        data_dir: where files beside the database live; by default the SQLite file's folder.
+
+    Returns:
+        The open archive.
+
+    Raises:
+        ArchiveUnavailable: bad URL, missing driver, unreachable server, unwritable file.
+        SchemaOutdated: the archive needs ``koege-archive db upgrade``.
+        SchemaTooNew: the archive was written by a newer koege-archive.
+    """
+    url = _parse_url(db_url)
+    shown = url.render_as_string(hide_password=True)
+    _prepare_file(url, create=create)
+    try:
+        engine = _make_engine(url)
+    except (NoSuchModuleError, ModuleNotFoundError, ArgumentError) as exc:
+        raise ArchiveUnavailable(
+            f"cannot use {shown}: {exc}. For PostgreSQL install the extra: pip install -e '.[postgres]'"
+        ) from exc
+    archive = Archive(url=url, engine=engine, data_dir=_data_dir(url, data_dir))
+    try:
+        _check_schema(archive, create=create)
+    except ArchiveError:
+        archive.close()
+        raise
+    except (OperationalError, SQLAlchemyError, OSError) as exc:
+        archive.close()
+        reason = getattr(exc, "orig", None) or exc
+        raise ArchiveUnavailable(f"cannot open the archive {shown}: {reason}") from exc
+    return archive
+
+
+def _current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _check_schema(archive: Archive, *, create: bool) -> None:
+    head = _head_revision()
+    with archive.engine.connect() as conn:
+        current = _current_revision(conn)
+        has_tables = bool(inspect(conn).get_table_names())
+    if current == head:
+        return
+    if current is None and not has_tables:
+        if create:
+            _upgrade(archive)
+        return
+    if current is None:
+        raise SchemaOutdated(
+            f"{archive.display_url} holds tables but no schema version; it is not a koege-archive "
+            "archive, or one from before migrations. Use another --db."
+        )
+    script = ScriptDirectory.from_config(_alembic_config("sqlite://"))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        raise SchemaTooNew(
+            f"{archive.display_url} was written by a newer koege-archive (schema {current}); "
+            "upgrade the software: pip install -U koege-archive"
+        )
+    raise SchemaOutdated(
+        f"{archive.display_url} has schema {current}, this software needs {head}; "
+        "back it up, then run: koege-archive db upgrade"
+    )
+
+
+def _upgrade(archive: Archive) -> None:
+    cfg = _alembic_config(archive.url.render_as_string(hide_password=False))
+    with archive.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def upgrade_archive(db_url: str) -> tuple[str | None, str]:
+    """Migrate an archive to the current schema, keeping every row.
+
+    Args:
+        db_url: the archive's SQLAlchemy URL.
+
+    Returns:
+        The schema revision before and after.
+
+    Raises:
+        ArchiveUnavailable: when the archive cannot be opened.
+        SchemaTooNew: when the archive is newer than this software.
+    """
+    url = _parse_url(db_url)
+    _prepare_file(url, create=True)
+    engine = _make_engine(url)
+    archive = Archive(url=url, engine=engine, data_dir=_data_dir(url, None))
+    try:
+        with engine.connect() as conn:
+            before = _current_revision(conn)
+        script = ScriptDirectory.from_config(_alembic_config("sqlite://"))
+        if before is not None and before not in {r.revision for r in script.walk_revisions()}:
+            raise SchemaTooNew(f"{archive.display_url} is newer than this software (schema {before})")
+        _upgrade(archive)
+        return before, _head_revision()
+    except OperationalError as exc:
+        raise ArchiveUnavailable(f"cannot upgrade {archive.display_url}: {exc.orig}") from exc
+    finally:
+        archive.close()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the archive schema (run through ``archive.db``)."""

@@ -1,0 +1,146 @@
+"""Ingest benchmark: crawl a generated 2,000-page koege.dk mirror and compare with trafilatura.
+
+Reports, in one run on the same pages:
+- trafilatura's own throughput (``bare_extraction(with_metadata=True)``, one process) — the baseline;
+- archived pages/s of a full `koege-archive crawl` (politeness off), and the ratio to the baseline;
+- the same crawl with extraction inside the crawl process (``KOEGE_EXTRACTION_WORKERS=0``);
+- peak memory (RSS) of the crawl process and of the whole process tree (crawl + extraction workers).
+
+    .venv/bin/python bench/ingest.py [--pages 2000] [--skip-inline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sitegen import generate  # noqa: E402
+
+from koege_spider.mirror import MirrorServer  # noqa: E402
+
+CLI = str(Path(sys.executable).with_name("koege-archive"))
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text().split()
+            found += [int(c) for c in text]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return found + [g for c in found for g in _children(c)]
+
+
+def baseline(root: Path, targets: list[str]) -> float:
+    """Pages/s of trafilatura's bare_extraction with metadata, one process."""
+    import trafilatura
+
+    routes = json.loads((root / "routes.json").read_text())["routes"]
+    pages = [(root / routes[t]["file"]).read_text(encoding="utf-8") for t in targets]
+    trafilatura.bare_extraction(pages[0], with_metadata=True)  # warm up imports
+    start = time.perf_counter()
+    for page in pages:
+        trafilatura.bare_extraction(page, url="https://www.koege.dk/x", with_metadata=True)
+    return len(pages) / (time.perf_counter() - start)
+
+
+def crawl(origin: str, db: Path, extra: list[str]) -> dict[str, float]:
+    """Run one crawl in a subprocess; return its speed and peak memory."""
+    cmd = [
+        CLI,
+        "crawl",
+        "koege",
+        "--base-url",
+        origin,
+        "--db",
+        f"sqlite:///{db}",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+        *extra,
+    ]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak_main = peak_tree = 0
+    while proc.poll() is None:
+        main = _rss_kib(proc.pid)
+        tree = main + sum(_rss_kib(c) for c in _children(proc.pid))
+        peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"crawl failed ({proc.returncode}):\n{err}")
+    runs = json.loads(
+        subprocess.run(
+            [CLI, "runs", "--format", "json", "--limit", "1", "--db", f"sqlite:///{db}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )[0]
+    import datetime as dt
+
+    took = (
+        dt.datetime.fromisoformat(runs["finished_at"]) - dt.datetime.fromisoformat(runs["started_at"])
+    ).total_seconds()
+    archived = runs["new"] + runs["changed"] + runs["unchanged"]
+    return {
+        "archived": archived,
+        "crawl_seconds": took,
+        "wall_seconds": wall,
+        "pages_per_s": archived / took,
+        "peak_main_mib": peak_main / 1024,
+        "peak_tree_mib": peak_tree / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--skip-inline", action="store_true", help="skip the in-process extraction run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="koege-bench-") as tmp:
+        root = Path(tmp) / "site"
+        targets = generate(root, args.pages)
+        base = baseline(root, targets)
+        print(f"trafilatura bare_extraction(with_metadata=True), 1 process: {base:7.1f} pages/s")
+        with MirrorServer(root) as server:
+            pooled = crawl(server.origin, Path(tmp) / "pooled.sqlite", [])
+            print(
+                f"koege-archive crawl (extraction pool):  {pooled['pages_per_s']:7.1f} pages/s "
+                f"({pooled['archived']} pages in {pooled['crawl_seconds']:.1f} s; wall {pooled['wall_seconds']:.1f} s)"
+                f"  ratio {pooled['pages_per_s'] / base:.2f}"
+                f"  peak RSS crawl {pooled['peak_main_mib']:.0f} MiB, all processes {pooled['peak_tree_mib']:.0f} MiB"
+            )
+            if not args.skip_inline:
+                inline = crawl(server.origin, Path(tmp) / "inline.sqlite", ["-s", "KOEGE_EXTRACTION_WORKERS=0"])
+                print(
+                    f"koege-archive crawl (in-process):       {inline['pages_per_s']:7.1f} pages/s"
+                    f"  ratio {inline['pages_per_s'] / base:.2f}  peak RSS {inline['peak_main_mib']:.0f} MiB"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Scrapy project: settings, site profiles, spiders and crawl-side components."""

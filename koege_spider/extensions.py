@@ -1,0 +1,142 @@
+"""CrawlRunRecorder: a crawl_runs row written when the spider opens and finished when it closes."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import CloseSpider
+
+from archive.db import ArchiveError, open_archive
+from archive.store import RunCounts, WriteFailed, finish_run, start_run
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+    from archive.db import Archive
+
+__all__ = ["CrawlRunRecorder", "run_counts", "run_verdict"]
+
+logger = logging.getLogger(__name__)
+
+_SKIP_PREFIXES = ("koege/skipped/", "koege/extraction/dropped/")
+
+
+def run_counts(stats: dict[str, Any]) -> RunCounts:
+    """Summarise a crawl's stats as run totals.
+
+    Args:
+        stats: the crawl's stats.
+
+    Returns:
+        The totals.
+    """
+    reasons: dict[str, int] = {}
+    for key, value in stats.items():
+        for prefix in _SKIP_PREFIXES:
+            if key.startswith(prefix):
+                reasons[key[len(prefix) :]] = reasons.get(key[len(prefix) :], 0) + int(value)
+    return RunCounts(
+        pages_fetched=int(stats.get("downloader/response_count", 0)),
+        listings_read=int(stats.get("koege/listing/ok", 0)) + int(stats.get("koege/sitemap/ok", 0)),
+        new=int(stats.get("koege/storage/new", 0)) + int(stats.get("koege/storage/duplicate", 0)),
+        changed=int(stats.get("koege/storage/changed", 0)),
+        unchanged=int(stats.get("koege/storage/unchanged", 0)),
+        failed=int(stats.get("koege/article/failed", 0)),
+        skipped=sum(reasons.values()),
+        skipped_reasons=reasons,
+    )
+
+
+def run_verdict(reason: str, counts: RunCounts, stats: dict[str, Any]) -> tuple[str, str | None]:
+    """Decide whether a run succeeded, and say why not.
+
+    A run fails when it stopped early, when no listing or sitemap could be read, or when the
+    archive could not be written. A run in which nothing changed is a success.
+
+    Args:
+        reason: Scrapy's finish reason.
+        counts: the run's totals.
+        stats: the crawl's stats.
+
+    Returns:
+        (``finished`` or ``failed``, a message saying what went wrong and what to do).
+    """
+    if stats.get("koege/storage/write_failed") or reason == "archive_unavailable":
+        error = stats.get("koege/storage/error") or stats.get("koege/run/error") or "the archive could not be opened"
+        return "failed", f"{error}. Free disk space or fix the --db location, then crawl again."
+    if counts.listings_read == 0:
+        last = stats.get("koege/listing/last_error")
+        detail = f" (last error: {last})" if last else ""
+        return "failed", (f"no listing or sitemap could be read{detail}. Check the network, the site, or --base-url.")
+    if reason != "finished":
+        return (
+            "failed",
+            f"the crawl stopped before it was done ({reason}); run it again to continue.",
+        )
+    return "finished", None
+
+
+class CrawlRunRecorder:
+    """Records every crawl in the archive, so a run killed hard is visible as unfinished."""
+
+    def __init__(self, crawler: Crawler, db_url: str, version: str) -> None:
+        self.crawler = crawler
+        self.db_url = db_url
+        self.version = version
+        self.run_id: int | None = None
+        self._archive: Archive | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Build the recorder from ``KOEGE_ARCHIVE_DB``."""
+        return cls(crawler, crawler.settings.get("KOEGE_ARCHIVE_DB"), crawler.settings.get("KOEGE_VERSION"))
+
+    def spider_opened(self, spider: Spider) -> None:
+        """Write the run row (status ``running``).
+
+        Raises:
+            CloseSpider: ``archive_unavailable`` when the archive cannot be written.
+        """
+        try:
+            self._archive = open_archive(self.db_url)
+            self.run_id = start_run(
+                self._archive,
+                sites=sorted(getattr(spider, "profiles", {}) or [spider.name]),
+                software_version=self.version,
+                base_url=getattr(spider, "base_url", None),
+                log_file=self.crawler.settings.get("LOG_FILE"),
+            )
+        except (ArchiveError, WriteFailed) as exc:
+            logger.error("Cannot record the crawl in the archive: %s", exc)
+            self.crawler.stats.set_value("koege/run/error", str(exc))
+            raise CloseSpider("archive_unavailable") from exc
+        self.crawler.stats.set_value("koege/run/id", self.run_id)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Finish the run row with the counts and the verdict."""
+        if self._archive is None or self.run_id is None:
+            return
+        stats = self.crawler.stats.get_stats()
+        counts = run_counts(stats)
+        status, message = run_verdict(reason, counts, stats)
+        try:
+            finish_run(
+                self._archive,
+                self.run_id,
+                status=status,
+                finish_reason=reason,
+                counts=counts,
+                stats=stats,
+                message=message,
+            )
+        except WriteFailed as exc:
+            logger.error("Could not record the end of run %s: %s", self.run_id, exc)
+        finally:
+            self._archive.close()

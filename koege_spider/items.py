@@ -1,0 +1,66 @@
+"""ArticleItem: the contract between the spider and the pipelines.
+
+Each stage owns the fields it sets (STYLE.md §3) and never overwrites another stage's fields:
+
+============================================  ===========
+fields                                        set by
+============================================  ===========
+url … listing_date_text, headers, body        spider (page objects)
+text, title, lead, language, fingerprint,     extraction
+published/updated_candidates (source, raw),
+updated_by, contact, extractor
+published/updated (+ raw, precision, source)  dates (picks the first candidate it can read)
+dedup_status, duplicate_of                    dedup
+============================================  ===========
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+__all__ = ["ArticleItem"]
+
+
+@dataclass(slots=True)
+class ArticleItem:
+    """One fetched article page on its way through the pipelines."""
+
+    # spider
+    url: str
+    canonical_url: str
+    site: str
+    fetched_at: dt.datetime
+    http_status: int
+    html: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    encoding: str | None = None
+    listing_date_text: str | None = None
+    # extraction
+    text: str | None = None
+    title: str | None = None
+    lead: str | None = None
+    language: str | None = None
+    fingerprint: str | None = None
+    published_candidates: list[tuple[str, str]] = field(default_factory=list)
+    updated_candidates: list[tuple[str, str]] = field(default_factory=list)
+    updated_by: str | None = None
+    contact: str | None = None
+    extractor: str | None = None
+    # dates (which candidate won, its raw string, and the value read from it)
+    published_raw: str | None = None
+    updated_raw: str | None = None
+    published: str | None = None
+    published_precision: str | None = None
+    published_source: str | None = None
+    updated: str | None = None
+    updated_precision: str | None = None
+    updated_source: str | None = None
+    # dedup
+    dedup_status: str | None = None
+    duplicate_of: str | None = None

@@ -1,0 +1,84 @@
+"""THE Scrapy settings of koege-archive: politeness, components, and the KOEGE_* defaults.
+
+Both doors to a crawl (`koege-archive crawl` and `scrapy crawl news`) use this module unchanged;
+per-run changes go through `-s NAME=VALUE`. Environment variables are read here and nowhere else
+in the crawl. Every KOEGE_* setting is documented in docs/settings.md (a test checks it).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from archive.db import default_archive_url
+
+BOT_NAME = "koege-archive"
+SPIDER_MODULES = ["koege_spider.spiders"]
+NEWSPIDER_MODULE = "koege_spider.spiders"
+
+try:
+    KOEGE_VERSION = _version("koege-archive")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    KOEGE_VERSION = "0+unknown"
+
+# --- Identity -------------------------------------------------------------------------------
+# SitesAddon builds USER_AGENT = "Mozilla/5.0 (compatible; koege-archive/<version>; +<contact>)":
+# firewalls on municipal sites block User-Agents of any other form or containing "bot" or
+# "scraper" (KOEGE_SITE.md §0b). The contact is per deployment.
+KOEGE_CONTACT = os.environ.get("KOEGE_ARCHIVE_CONTACT", "https://github.com/koege-archive/koege-archive")
+
+# --- Politeness -----------------------------------------------------------------------------
+# Per-site delay and concurrency come from the profiles (SitesAddon builds DOWNLOAD_SLOTS, one
+# slot per site across its alias hosts); AutoThrottle adapts above that floor.
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+
+ADDONS = {"koege_spider.addons.SitesAddon": 0}
+
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "koege_spider.throttle.SiteAutoThrottle": 0,
+    "koege_spider.extensions.CrawlRunRecorder": 100,
+}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100): a mirror's requests must be rebased before anything looks at them.
+    "koege_spider.middlewares.MirrorRebaseMiddleware": 50,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.extraction.ExtractionPipeline": 300,
+    "pipelines.article_dates.DanishDatePipeline": 400,
+    "pipelines.dedup.DedupPipeline": 500,
+    "pipelines.storage.ArchivePipeline": 900,
+}
+
+# Scrapy starts this many tasks for every response's output; ours yield one item or a few
+# dozen links, and the default (100) costs more in task creation than it gains.
+CONCURRENT_ITEMS = 16
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# --- koege-archive components (grouped per component; enabling flag first) -------------------
+KOEGE_ARCHIVE_DB = os.environ.get("KOEGE_ARCHIVE_DB") or default_archive_url()
+KOEGE_EXTRACTION_MIN_WORDS = 15
+KOEGE_EXTRACTION_WORKERS = -1
+KOEGE_PROGRESS_ENABLED = False
+KOEGE_STORAGE_BATCH_SIZE = 50

@@ -1,0 +1,228 @@
+"""NewsSpider ("news"): profile-driven discovery of news articles through listings and sitemaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from koege_spider.pages import ArticlePage, ListingPage, SitemapPage, robots_sitemaps
+from koege_spider.sites import SiteProfile, load_profile
+from koege_spider.urls import SiteUrls
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from koege_spider.items import ArticleItem
+
+__all__ = ["CrawlArgs", "NewsSpider"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlArgs:
+    """The spider's arguments, validated (``-a site=koege -a base_url=http://127.0.0.1:8000``)."""
+
+    sites: tuple[str, ...]
+    base_url: str | None = None
+
+    @classmethod
+    def parse(cls, site: str | None, base_url: str | None) -> CrawlArgs:
+        """Validate raw spider arguments.
+
+        Args:
+            site: one profile key or several separated by commas.
+            base_url: a mirror origin, or None.
+
+        Returns:
+            The arguments.
+
+        Raises:
+            ValueError: with a message naming what is wrong.
+        """
+        names = tuple(s.strip() for s in (site or "").split(",") if s.strip())
+        if not names:
+            raise ValueError("no site given: use -a site=koege")
+        return cls(sites=names, base_url=base_url or None)
+
+
+class NewsSpider(scrapy.Spider):
+    """Crawls the listings, robots.txt sitemaps and profile sitemaps of each site.
+
+    The spider fetches and follows links; it never extracts bodies or parses dates.
+    """
+
+    name = "news"
+
+    def __init__(self, site: str | None = None, base_url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        args = CrawlArgs.parse(site, base_url)
+        self.profiles: dict[str, SiteProfile] = {name: load_profile(name) for name in args.sites}
+        self.site_urls: dict[str, SiteUrls] = {
+            name: SiteUrls.for_profile(profile, args.base_url) for name, profile in self.profiles.items()
+        }
+        self.base_url = args.base_url
+        self.allowed_domains = sorted({d for urls in self.site_urls.values() for d in urls.allowed_domains})
+
+    # --- requests -------------------------------------------------------------------------
+    def _request(self, site: str, url: str, callback: Any, errback: Any, **meta: Any) -> scrapy.Request:
+        urls = self.site_urls[site]
+        return scrapy.Request(
+            urls.fetch_url(url),
+            callback=callback,
+            errback=errback,
+            meta={"koege_site": site, "download_slot": site, **meta},
+        )
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """Seed each site's listings, optional listings, robots.txt and sitemaps."""
+        for site, profile in self.profiles.items():
+            urls = self.site_urls[site]
+            disc = profile.discovery
+            for path in disc.listings:
+                yield self._request(
+                    site,
+                    urls.absolute(path),
+                    self.parse_listing,
+                    self.listing_failed,
+                    koege_required=True,
+                )
+            for path in disc.optional_listings:
+                yield self._request(
+                    site,
+                    urls.absolute(path),
+                    self.parse_listing,
+                    self.listing_failed,
+                    koege_required=False,
+                )
+            if disc.robots_sitemaps:
+                yield self._request(site, urls.absolute("/robots.txt"), self.parse_robots, self.listing_failed)
+            for path in disc.sitemaps:
+                yield self._request(site, urls.absolute(path), self.parse_sitemap, self.listing_failed)
+
+    def _article_requests(self, site: str, links: list[str]) -> Iterator[scrapy.Request]:
+        for link in links:
+            yield self._request(site, link, self.parse_article, self.article_failed)
+
+    # --- callbacks ------------------------------------------------------------------------
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        """Follow a listing's articles and its further pages."""
+        site = response.meta["koege_site"]
+        stats = self.crawler.stats
+        if not isinstance(response, TextResponse):
+            stats.inc_value("koege/listing/not_html")
+            return
+        profile = self.profiles[site]
+        page = ListingPage(response, self.site_urls[site], profile.discovery.pagination_params)
+        links = page.article_links()
+        stats.inc_value("koege/listing/ok")
+        stats.inc_value("koege/listing/links", len(links))
+        if not links:
+            stats.inc_value("koege/listing/empty")
+            logger.warning("Listing %s links no articles", response.url)
+        yield from self._article_requests(site, links)
+        depth = response.meta.get("koege_listing_page", 1)
+        if depth < profile.discovery.max_listing_pages:
+            for url in page.next_pages():
+                yield self._request(
+                    site,
+                    url,
+                    self.parse_listing,
+                    self.listing_failed,
+                    koege_required=False,
+                    koege_listing_page=depth + 1,
+                )
+        else:
+            stats.inc_value("koege/listing/page_cap_reached")
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        """Follow the ``Sitemap:`` lines of robots.txt."""
+        site = response.meta["koege_site"]
+        if not isinstance(response, TextResponse):
+            return
+        urls = self.site_urls[site]
+        for sitemap in robots_sitemaps(response):
+            if urls.on_site(sitemap):
+                yield self._request(site, urls.canonical(sitemap), self.parse_sitemap, self.listing_failed)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        """Follow a sitemap index's sitemaps and a sitemap's article URLs."""
+        site = response.meta["koege_site"]
+        stats = self.crawler.stats
+        urls = self.site_urls[site]
+        kind, locs = SitemapPage(response, self.settings.getint("DOWNLOAD_MAXSIZE")).entries()
+        if not kind:
+            stats.inc_value("koege/sitemap/unreadable")
+            logger.warning("Unreadable sitemap at %s", response.url)
+            return
+        stats.inc_value("koege/sitemap/ok")
+        on_site = [urls.canonical(loc) for loc in locs if urls.on_site(loc)]
+        if kind == "sitemapindex":
+            for loc in on_site:
+                yield self._request(site, loc, self.parse_sitemap, self.listing_failed)
+            return
+        articles = [u for u in dict.fromkeys(on_site) if urls.is_article(u)]
+        stats.inc_value("koege/sitemap/links", len(articles))
+        yield from self._article_requests(site, articles)
+
+    def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+        """Turn an article response into an item, or count why it is skipped."""
+        site = response.meta["koege_site"]
+        page = ArticlePage(response, self.site_urls[site], site)
+        reason = page.skip_reason()
+        if reason is not None:
+            self.crawler.stats.inc_value(f"koege/skipped/{reason}")
+            logger.info("Skipped %s: %s", response.url, reason)
+            return
+        self.crawler.stats.inc_value("koege/article/fetched")
+        yield page.item(fetched_at=dt.datetime.now(dt.UTC))
+
+    # --- errbacks -------------------------------------------------------------------------
+    @staticmethod
+    def _describe(failure: Failure) -> str:
+        if failure.check(HttpError):
+            return f"HTTP {failure.value.response.status}"
+        return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+
+    @staticmethod
+    def _ignored_reason(failure: Failure) -> str:
+        return "robots_disallowed" if "robots.txt" in failure.getErrorMessage() else "filtered"
+
+    def listing_failed(self, failure: Failure) -> None:
+        """Count a listing, robots.txt or sitemap that could not be read."""
+        request = failure.request  # type: ignore[attr-defined]
+        stats = self.crawler.stats
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            stats.inc_value(f"koege/skipped/{self._ignored_reason(failure)}")
+            return
+        if not request.meta.get("koege_required", True) and failure.check(HttpError):
+            stats.inc_value("koege/listing/absent")
+            logger.info("Optional listing absent: %s (%s)", request.url, self._describe(failure))
+            return
+        stats.inc_value("koege/listing/failed")
+        stats.set_value("koege/listing/last_error", f"{request.url}: {self._describe(failure)}")
+        logger.warning("Could not read %s: %s", request.url, self._describe(failure))
+
+    def article_failed(self, failure: Failure) -> None:
+        """Count an article that could not be fetched."""
+        request = failure.request  # type: ignore[attr-defined]
+        stats = self.crawler.stats
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            reason = self._ignored_reason(failure)
+            stats.inc_value(f"koege/skipped/{reason}")
+            logger.info("Not fetched (%s): %s", reason, request.url)
+            return
+        if failure.check(HttpError):
+            stats.inc_value(f"koege/article/http_{failure.value.response.status}")
+        stats.inc_value("koege/article/failed")
+        logger.warning("Could not fetch %s: %s", request.url, self._describe(failure))

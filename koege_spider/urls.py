@@ -1,0 +1,150 @@
+"""URL identity for the archive: canonical URLs, article URL tests and mirror rebasing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+if TYPE_CHECKING:
+    from koege_spider.sites import SiteProfile
+
+__all__ = ["SiteUrls", "canonicalize", "is_article_url", "path_and_query"]
+
+# Parameters that identify a campaign or a click, never a page.
+_TRACKING = re.compile(
+    r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|igshid|yclid)$",
+    re.IGNORECASE,
+)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def canonicalize(url: str, profile: SiteProfile, *, mirror_origin: str | None = None) -> str:
+    """Return the archive key of a URL.
+
+    The scheme and host of any of the profile's hosts (and of a mirror origin) become the
+    canonical origin; fragments, tracking parameters (``utm_*``, ``fbclid`` …) and a trailing
+    slash are dropped; percent-encoding and the query order are normalised. Sitecore slugs such
+    as ``,-d-,`` are kept as they are.
+
+    Args:
+        url: an absolute URL.
+        profile: the site the URL belongs to.
+        mirror_origin: the origin of a mirror being crawled (``http://127.0.0.1:8080``), if any.
+
+    Returns:
+        The canonical URL; a URL of another site comes back normalised but on its own host.
+    """
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    scheme, netloc = parts.scheme.lower(), parts.netloc.lower()
+    if host in profile.hosts or (mirror_origin is not None and _origin(url) == mirror_origin):
+        canonical = urlsplit(profile.canonical_origin)
+        scheme, netloc = canonical.scheme, canonical.netloc
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    path = parts.path or "/"
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return canonicalize_url(urlunsplit((scheme, netloc, path, query, "")), keep_blank_values=True)
+
+
+def path_and_query(url: str) -> str:
+    """Return ``/path?query`` of a URL (what profile patterns are matched against)."""
+    parts = urlsplit(url)
+
+    path = unquote(parts.path) or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def is_article_url(url: str, profile: SiteProfile) -> bool:
+    """Tell whether a canonical URL is one of the site's article URLs.
+
+    Args:
+        url: a URL already passed through :func:`canonicalize`.
+        profile: the site.
+
+    Returns:
+        True when the URL is on the canonical host, matches an article pattern and no exclude
+        pattern.
+    """
+    if (urlsplit(url).hostname or "") != urlsplit(profile.canonical_origin).hostname:
+        return False
+    target = path_and_query(url)
+    rules = profile.article
+    return any(p.search(target) for p in rules.url_patterns) and not any(
+        p.search(target) for p in rules.exclude_patterns
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SiteUrls:
+    """A site's URLs as the crawl sees them: canonical for the archive, rebased for fetching.
+
+    With a mirror (``--base-url``) every URL of the site is fetched from the mirror origin
+    while documents keep the site's canonical URLs.
+    """
+
+    profile: SiteProfile
+    mirror_origin: str | None = None
+
+    @classmethod
+    def for_profile(cls, profile: SiteProfile, base_url: str | None = None) -> SiteUrls:
+        """Build the URL view of a profile, optionally rebased on a mirror.
+
+        Args:
+            profile: the site.
+            base_url: the mirror's origin (a path part is ignored), or None for the live site.
+
+        Returns:
+            The URL view.
+
+        Raises:
+            ValueError: when ``base_url`` is not an http(s) URL with a host.
+        """
+        if base_url is None:
+            return cls(profile)
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL with a host: {base_url!r}")
+        return cls(profile, _origin(base_url))
+
+    def canonical(self, url: str) -> str:
+        """Return the archive key of a fetched or linked URL."""
+        return canonicalize(url, self.profile, mirror_origin=self.mirror_origin)
+
+    def absolute(self, path_or_url: str) -> str:
+        """Resolve a profile path (``/nyheder``) against the canonical origin."""
+        return urljoin(self.profile.canonical_origin + "/", path_or_url)
+
+    def fetch_url(self, url: str) -> str:
+        """Return where to fetch a URL of this site: the mirror when one is set."""
+        if self.mirror_origin is None or not self.on_site(url):
+            return url
+        parts = urlsplit(url)
+        mirror = urlsplit(self.mirror_origin)
+        return urlunsplit((mirror.scheme, mirror.netloc, parts.path or "/", parts.query, ""))
+
+    def on_site(self, url: str) -> bool:
+        """Tell whether a URL is on one of the site's hosts (or the mirror)."""
+        if self.mirror_origin is not None and _origin(url) == self.mirror_origin:
+            return True
+        return (urlsplit(url).hostname or "").lower() in self.profile.hosts
+
+    def is_article(self, url: str) -> bool:
+        """Tell whether a (not necessarily canonical) URL is an article of the site."""
+        return is_article_url(self.canonical(url), self.profile)
+
+    @property
+    def allowed_domains(self) -> list[str]:
+        """Hostnames Scrapy's offsite filter must let through."""
+        hosts = set(self.profile.hosts)
+        if self.mirror_origin is not None:
+            hosts.add(urlsplit(self.mirror_origin).hostname or "")
+        return sorted(hosts)

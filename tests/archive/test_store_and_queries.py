@@ -1,0 +1,129 @@
+"""The archive's write and read paths, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from archive.db import open_archive
+from archive.models import Capture, Payload
+from archive.queries import EXPORT_COLUMNS, QueryError, export_rows, find_document, search
+from archive.store import ArchiveWriter, CaptureRecord, VersionRecord, known_documents
+
+T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+URL = "https://www.koege.dk/Service/Nyheder/2018/02/Groen-vaekst.aspx"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, archive_url: str) -> str:
+    if request.param == "sqlite":
+        return archive_url
+    return request.getfixturevalue("postgres_url")
+
+
+def _capture(url: str, body: bytes, at: dt.datetime) -> CaptureRecord:
+    return CaptureRecord(url, url, at, 200, {"Content-Type": "text/html"}, "text/html", "utf-8", body)
+
+
+def _version(text: str, **kw: str) -> VersionRecord:
+    return VersionRecord(
+        title=kw.get("title", f"Nyhed: {text[:20]}"),
+        lead="Et internationalt projekt.",
+        text=text,
+        content_hash=f"hash-{text}",
+        extractor="test",
+        published=kw.get("published", "2018-02-05"),
+        published_precision="day",
+        published_source="dateline",
+    )
+
+
+def _write(db_url: str, pages: list[tuple[str, str, bytes, dt.datetime, str]]) -> None:
+    archive = open_archive(db_url)
+    writer = ArchiveWriter(archive, batch_size=2)
+    writer.ensure_site("koege", "Køge Kommune", "https://www.koege.dk")
+    for url, text, body, at, outcome in pages:
+        version = None if outcome == "unchanged" else _version(text)
+        writer.add(
+            site_key="koege",
+            run_id=None,
+            capture=_capture(url, body, at),
+            version=version,
+            outcome=outcome,
+        )
+    writer.flush()
+    archive.close()
+
+
+def test_versions_are_kept_and_unchanged_pages_only_move_last_seen(db_url: str) -> None:
+    t1, t2, t3 = T0, T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2)
+    _write(db_url, [(URL, "Første tekst om grøn vækst", b"<html>1</html>", t1, "new")])
+    _write(db_url, [(URL, "Første tekst om grøn vækst", b"<html>1</html>", t2, "unchanged")])
+    _write(db_url, [(URL, "Anden tekst om blå vækst", b"<html>2</html>", t3, "changed")])
+    archive = open_archive(db_url)
+    doc = find_document(archive, URL)
+    assert doc is not None
+    assert [v["version"] for v in doc.versions] == [1, 2]
+    assert doc.versions[0]["text"] == "Første tekst om grøn vækst"
+    assert doc.versions[0]["last_seen"] == "2026-11-02T08:00:00Z"
+    assert doc.first_seen == t1 and doc.last_seen == t3
+    assert known_documents(archive, "koege")[URL].version == 2
+    with archive.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == 3
+        # Identical bodies are stored once.
+        assert session.scalar(select(func.count()).select_from(Payload)) == 2
+    archive.close()
+
+
+def test_export_rows_follow_the_contract(db_url: str) -> None:
+    _write(
+        db_url,
+        [
+            (URL, "Første tekst", b"a", T0, "new"),
+            (URL, "Anden tekst", b"b", T0 + dt.timedelta(hours=1), "changed"),
+        ],
+    )
+    archive = open_archive(db_url)
+    latest = list(export_rows(archive))
+    every = list(export_rows(archive, all_versions=True))
+    archive.close()
+    assert len(latest) == 1 and len(every) == 2
+    row = latest[0]
+    assert tuple(row) == EXPORT_COLUMNS
+    assert row["version"] == 2 and row["text"] == "Anden tekst" and row["site"] == "koege"
+    assert row["first_seen"] == "2026-11-01T08:00:00Z" and row["last_seen"] == "2026-11-01T09:00:00Z"
+    assert [r["version"] for r in every] == [1, 2]
+
+
+def test_search_finds_danish_words_and_is_safe(db_url: str) -> None:
+    other = URL.replace("Groen-vaekst", "Affald")
+    _write(
+        db_url,
+        [
+            (URL, "Projektet handler om grøn vækst i Køge.", b"a", T0, "new"),
+            (other, "Den nye affaldsordning starter i maj.", b"b", T0, "new"),
+        ],
+    )
+    archive = open_archive(db_url)
+    try:
+        assert [h.url for h in search(archive, '"grøn vækst"')] == [URL]
+        assert [h.url for h in search(archive, "affaldsordning")] == [other]
+        assert search(archive, "vækst affaldsordning") == []
+        for hostile in [
+            '"',
+            "NEAR(",
+            "x' OR 1=1; DROP TABLE documents;--",
+            "a" * 10_000,
+            "*",
+            'grøn" OR "',
+        ]:
+            with contextlib.suppress(QueryError):
+                search(archive, hostile)
+        with pytest.raises(QueryError):
+            search(archive, "   ")
+        assert search(archive, "vækst")  # the table survived the hostile queries
+    finally:
+        archive.close()
