@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from scrapy.http import TextResponse
 from scrapy.utils.gz import gunzip
@@ -71,12 +71,17 @@ class ListingPage:
         """Canonical URLs of every on-site link, in page order, once each (computed once)."""
         if self._canonical_links is None:
             hrefs = self.response.xpath("//a[@href]/@href | //link[@rel='next']/@href").getall()
+            here = urlsplit(self.response.url).path.rstrip("/")
             seen: dict[str, None] = {}
-            for href in hrefs:
-                href = href.strip()
+            for href in dict.fromkeys(h.strip() for h in hrefs):
                 if not href or href.startswith(("mailto:", "tel:", "javascript:", "#")):
                     continue
                 absolute = self.response.urljoin(href)
+                # Canonicalising is the costly step: do it only for links that can matter
+                # (an article path, or this listing's own path with a page parameter).
+                path = unquote(urlsplit(absolute).path).rstrip("/") or "/"
+                if path != here and not self.urls.may_be_article(path):
+                    continue
                 if self.urls.on_site(absolute):
                     seen.setdefault(self.urls.canonical(absolute), None)
             self._canonical_links = list(seen)
@@ -128,13 +133,14 @@ def robots_sitemaps(response: TextResponse) -> list[str]:
     return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
 
-@dataclass(frozen=True, slots=True)
 class ArticlePage:
     """An article response, turned into an item (no extraction happens here)."""
 
-    response: Response
-    urls: SiteUrls
-    site: str
+    def __init__(self, response: Response, urls: SiteUrls, site: str) -> None:
+        self.response = response
+        self.urls = urls
+        self.site = site
+        self.canonical_url = urls.canonical(response.url)
 
     @property
     def content_type(self) -> str:
@@ -148,7 +154,7 @@ class ArticlePage:
         body = self.response.body
         if len(body) <= _BLOCKED_MAX_BYTES and b"access denied" in body.lower():
             return "blocked"
-        if not self.urls.is_article(self.response.url):
+        if not is_article_url(self.canonical_url, self.urls.profile):
             return "not_article_url"
         return None
 
@@ -168,7 +174,7 @@ class ArticlePage:
         }
         return ArticleItem(
             url=self.response.url,
-            canonical_url=self.urls.canonical(self.response.url),
+            canonical_url=self.canonical_url,
             site=self.site,
             fetched_at=fetched_at,
             http_status=self.response.status,

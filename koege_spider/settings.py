@@ -57,7 +57,16 @@ EXTENSIONS = {
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+SPIDER_MIDDLEWARES = {
+    # Each spider middleware wraps every callback's output, so the ones this crawl does not
+    # use go: depth (profiles cap listing pages instead), URL length, the meta-copy linter.
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     # Before robots.txt (100): a mirror's requests must be rebased before anything looks at them.
     "koege_spider.middlewares.MirrorRebaseMiddleware": 50,
 }

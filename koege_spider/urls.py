@@ -137,6 +137,10 @@ class SiteUrls:
             return True
         return (urlsplit(url).hostname or "").lower() in self.profile.hosts
 
+    def may_be_article(self, path: str) -> bool:
+        """A cheap pre-check on a raw path: False means the URL is certainly not an article."""
+        return any(p.search(path) for p in self.profile.article.url_patterns)
+
     def is_article(self, url: str) -> bool:
         """Tell whether a (not necessarily canonical) URL is an article of the site."""
         return is_article_url(self.canonical(url), self.profile)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import stat
 from typing import TYPE_CHECKING
 
 import pytest
@@ -97,13 +95,19 @@ def test_malformed_archive_urls_fail_clearly(db: str, message: str, koege_mirror
         _clean(result)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
-def test_unwritable_archive_fails_clearly(koege_mirror: MirrorServer, tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    result = crawl_mirror(koege_mirror, f"sqlite:///{folder / 'a.sqlite'}")
+@pytest.mark.parametrize("where", ["under_a_file", "is_a_folder"])
+def test_unwritable_archive_fails_clearly(where: str, koege_mirror: MirrorServer, tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    if where == "under_a_file":
+        blocker.write_text("not a folder")
+        target = blocker / "a.sqlite"
+    else:
+        blocker.mkdir()
+        target = blocker
+    result = crawl_mirror(koege_mirror, f"sqlite:///{target}")
     assert result.returncode == 1
+    assert "cannot create the folder" in result.stderr or "cannot open the archive" in result.stderr
+    assert "Nothing was crawled" in result.stderr or "Error:" in result.stderr
     _clean(result)
 
 
