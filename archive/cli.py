@@ -370,6 +370,18 @@ def search(
     _write_records(records, fmt, sys.stdout, list(records[0]) if records else ["id"])
 
 
+def _canonical(url: str) -> str:
+    """The archive key of a URL given in any variant (alias host, http, tracking parameters)."""
+    from urllib.parse import urlsplit
+
+    from koege_spider.sites import load_profiles
+    from koege_spider.urls import canonicalize
+
+    host = (urlsplit(url).hostname or "").lower()
+    profile = next((p for p in load_profiles().values() if host in p.hosts), None)
+    return canonicalize(url, profile) if profile is not None else url
+
+
 @cli.command()
 @click.argument("url_or_id")
 @format_option("table", "json")
@@ -382,7 +394,7 @@ def show(url_or_id: str, fmt: str, db_url: str) -> None:
       koege-archive show https://www.koege.dk/Service/Nyheder/2018/02/Koege-Kommune-saetter-spot-paa-groen-vaekst-med-international-workshop.aspx
     """
     with _archive(db_url) as archive:
-        doc = queries.find_document(archive, url_or_id)
+        doc = queries.find_document(archive, url_or_id) or queries.find_document(archive, _canonical(url_or_id))
     if doc is None:
         raise click.ClickException(f"no document for {url_or_id!r}; find one with `koege-archive search WORD`")
     if fmt == "json":

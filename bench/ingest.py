@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sitegen import generate  # noqa: E402
 
+from archive.db import open_archive  # noqa: E402
+from archive.queries import list_runs  # noqa: E402
 from koege_spider.mirror import MirrorServer  # noqa: E402
 
 CLI = str(Path(sys.executable).with_name("koege-archive"))
@@ -94,25 +96,19 @@ def crawl(origin: str, db: Path, extra: list[str]) -> dict[str, float]:
         peak_main = max(peak_main, main)
         peak_tree = max(peak_tree, main + sum(r for r, _ in others))
         peak_pss = max(peak_pss, main_pss + sum(p for _, p in others))
-        time.sleep(0.05)
+        time.sleep(0.25)  # reading smaps costs the kernel time; sample gently
     wall = time.perf_counter() - start
     err = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed ({proc.returncode}):\n{err}")
-    runs = json.loads(
-        subprocess.run(
-            [CLI, "runs", "--format", "json", "--limit", "1", "--db", f"sqlite:///{db}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )[0]
-    import datetime as dt
-
-    took = (
-        dt.datetime.fromisoformat(runs["finished_at"]) - dt.datetime.fromisoformat(runs["started_at"])
-    ).total_seconds()
-    archived = runs["new"] + runs["changed"] + runs["unchanged"]
+    archive = open_archive(f"sqlite:///{db}")
+    try:
+        run = list_runs(archive, limit=1)[0]
+    finally:
+        archive.close()
+    assert run.finished_at is not None
+    took = (run.finished_at - run.started_at).total_seconds()
+    archived = run.new + run.changed + run.unchanged
     return {
         "archived": archived,
         "crawl_seconds": took,

@@ -74,6 +74,8 @@ def run_crawl(sites: list[str], *, base_url: str | None, settings: Settings) -> 
     # tldextract (used by the cookies middleware) tries to download the public suffix list on
     # first use; offline that is one harmless, noisy failure.
     logging.getLogger("tldextract").setLevel(logging.ERROR)
+    # Every archive open checks the schema; Alembic announces its dialect each time.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     crawler = process.create_crawler(NewsSpider)
     process.crawl(crawler, site=",".join(sites), base_url=base_url)
     process.start()

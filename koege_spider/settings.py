@@ -83,6 +83,7 @@ ITEM_PIPELINES = {
 CONCURRENT_ITEMS = 16
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+LOG_FORMATTER = "koege_spider.logformatter.ArticleLogFormatter"
 LOG_LEVEL = "INFO"
 
 # --- koege-archive components (grouped per component; enabling flag first) -------------------

@@ -313,7 +313,8 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 class ExtractionPipeline:
     """Runs :func:`extract_fields` in a process pool so extraction uses every core.
 
-    Settings: ``KOEGE_EXTRACTION_WORKERS`` (0 = in the crawl process; default: CPU count).
+    Settings: ``KOEGE_EXTRACTION_WORKERS`` (0 = in the crawl process; default: one per CPU
+    beyond the first, at least one).
     """
 
     def __init__(self, crawler: Crawler, *, workers: int, min_words: int) -> None:
@@ -329,7 +330,9 @@ class ExtractionPipeline:
         """Build the pipeline from the crawl's settings."""
         workers = crawler.settings.getint("KOEGE_EXTRACTION_WORKERS", -1)
         if workers < 0:
-            workers = os.cpu_count() or 1
+            # The crawl process itself keeps one core busy (downloads, parsing, storage);
+            # measured on 2 cores, one worker beside it beat two competing with it.
+            workers = max(1, (os.cpu_count() or 2) - 1)
         return cls(
             crawler,
             workers=workers,

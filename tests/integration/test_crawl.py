@@ -162,3 +162,21 @@ def test_scrapy_crawl_is_the_same_crawl(koege_mirror: MirrorServer, archive_url:
     assert {r["url"] for r in _rows(archive_url)} == set(ARTICLES)
     check = run_cli("runs", "--format", "json", "--db", archive_url)
     assert json.loads(check.stdout)[0]["status"] == "finished"
+
+
+def test_crawl_into_postgresql(koege_mirror: MirrorServer, postgres_url: str) -> None:
+    result = crawl_mirror(koege_mirror, postgres_url)
+    assert result.returncode == 0, result.stderr
+    assert {r["url"] for r in _rows(postgres_url)} == set(ARTICLES)
+    again = crawl_mirror(koege_mirror, postgres_url)
+    assert again.returncode == 0 and re.search(r"new\s+0\b", again.stderr)
+    found = run_cli("search", "affaldsordning", "--format", "json", "--db", postgres_url)
+    assert found.returncode == 0 and json.loads(found.stdout)
+
+
+def test_show_finds_a_document_by_any_url_variant(first_crawl: dict[str, Any]) -> None:
+    case = next(e for e in ARTICLES.values() if e["variants"])
+    for url in [case["url"], *case["variants"]]:
+        shown = run_cli("show", url, "--format", "json", "--db", first_crawl["db_url"])
+        assert shown.returncode == 0, (url, shown.stderr)
+        assert json.loads(shown.stdout)["url"] == case["url"]
