@@ -7,72 +7,25 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pipelines.dates import find_danish_dates
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from lxml.html import HtmlElement
 
-__all__ = ["DATELINE", "PageSignals", "read_signals"]
+__all__ = ["PageSignals", "is_dateline", "read_signals", "split_updated_by"]
 
 _BLOCKS = frozenset(
-    [
-        "p",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "li",
-        "td",
-        "th",
-        "dt",
-        "dd",
-        "div",
-        "span",
-        "time",
-        "small",
-        "strong",
-        "em",
-        "b",
-        "address",
-        "blockquote",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "aside",
-        "nav",
-        "main",
-        "ul",
-        "ol",
-        "dl",
-        "table",
-        "tr",
-        "figure",
-        "figcaption",
-    ]
+    (
+        *("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "div", "span", "time"),
+        *("small", "strong", "em", "b", "address", "blockquote", "section", "article", "header"),
+        *("footer", "aside", "nav", "main", "ul", "ol", "dl", "table", "tr", "figure", "figcaption"),
+    )
 )
 _CONTAINERS = frozenset(
-    [
-        "p",
-        "div",
-        "li",
-        "ul",
-        "ol",
-        "dl",
-        "table",
-        "tr",
-        "section",
-        "article",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-    ]
+    ("p", "div", "li", "ul", "ol", "dl", "table", "tr", "section", "article", "blockquote")
+    + ("h1", "h2", "h3", "h4", "h5", "h6")
 )
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _NEVER_TEXT = frozenset(("script", "style", "noscript", "template", "select", "button"))
@@ -83,26 +36,18 @@ _CHROME_CLASS = re.compile(
     r"laes-ogsaa|see-also|share|social|skip|news-list|browser-?warning)([\s_-]|$)",
     re.IGNORECASE,
 )
-# A line that is a date and nothing else, optionally labelled: "05.02.18", "Dato: 05. November 2019",
-# "Publiceret 8. maj 2026 kl. 09.01", "18-11-2021".
-_MONTH = r"[A-Za-zÆØÅæøå]{3,10}\.?"
-DATELINE = re.compile(
-    r"^(?:(?:Publiceret|Offentliggjort|Dato|Nyhed|Pressemeddelelse)(?:\s+den)?\s*:?\s*)?"
-    r"(?:[A-Za-zÆØÅæøå]+dag\s+)?(?:den\s+|d\.\s*)?"
-    r"(?P<date>\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{4}-\d{2}-\d{2}|"
-    r"\d{1,2}\.?\s*" + _MONTH + r"\s+\d{4})"
-    r"(?:,?\s+(?:kl\.?\s*)?\d{1,2}[.:]\d{2}(?::\d{2})?)?\s*$",
-    re.IGNORECASE,
+# Labels in front of a page's own date ("Dato: 05. November 2019", "Publiceret 8. maj 2026").
+_DATE_LABEL = re.compile(
+    r"^(?:(?:Publiceret|Offentliggjort|Udgivet|Dato|Nyhed|Pressemeddelelse)(?:\s+den)?\s*:?\s*)?", re.IGNORECASE
 )
-_UPDATED_BY = re.compile(
-    r"^Opdateret af\s+(?P<who>.+?)\s*[,:]?\s+(?P<date>\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4})\s*$",
-    re.IGNORECASE,
-)
+_UPDATED_BY = re.compile(r"^Opdateret af\s+(?P<rest>.+)$", re.IGNORECASE)
 _UPDATED = re.compile(
     r"^(?:Senest opdateret|Sidst opdateret|Opdateret|Siden er sidst ændret|Sidst ændret|Last Updated On)"
-    r"\s*:?\s*(?P<date>\d.{3,40}?)\s*$",
+    r"\s*(?::\s*|\s)(?P<date>.{4,60})$",
     re.IGNORECASE,
 )
+# Date lines are short; longer blocks are prose that mentions dates.
+_DATELINE_MAX = 80
 _CONTACT = re.compile(r"^Kontakt(?:person)?\s*:?\s+(?!os\b|til\b|Køge Kommune$)(?P<who>[^\n]{2,80})$", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 # The first prose block after the heading is the lead (manchet) when it is at least this long.
@@ -238,6 +183,46 @@ def _xpath_values(root: HtmlElement, xpath: str) -> Iterator[tuple[str, str]]:
             yield f"selector:{xpath}", value
 
 
+def is_dateline(line: str) -> bool:
+    """Tell whether a line is a date and nothing else, optionally labelled.
+
+    ``05.02.18``, ``Dato: 05. November 2019``, ``Tirsdag den 16. april 2024 kl. 16.30`` are;
+    ``Borgermøde den 24. juni 2021`` (words around the date) and a year-less ``13. marts`` are not.
+
+    Args:
+        line: one block of the page's text.
+
+    Returns:
+        True for a date line.
+    """
+    if len(line) > _DATELINE_MAX or not any(c.isdigit() for c in line):
+        return False
+    rest = line[_DATE_LABEL.match(line).end() :].strip()  # type: ignore[union-attr]
+    found = find_danish_dates(rest)
+    return (
+        len(found) == 1
+        and found[0].precision in ("day", "minute")  # "2022" or "Maj 2022" alone is a heading
+        and found[0].start_pos == 0
+        and rest[found[0].end_pos :].strip(" .,") == ""
+    )
+
+
+def split_updated_by(rest: str) -> tuple[str, str] | None:
+    """Split the text after "Opdateret af" into who and the date at its end.
+
+    Args:
+        rest: e.g. ``Kirstine Kryger 01.05.18`` or ``Plan Byg og Miljø 16.06.21``.
+
+    Returns:
+        (who, date text), or None when the text does not end in a date.
+    """
+    found = find_danish_dates(rest)
+    if not found or rest[found[-1].end_pos :].strip(" .,") != "":
+        return None
+    who = rest[: found[-1].start_pos].strip(" ,:-–")
+    return (who, found[-1].text) if who else None
+
+
 def read_signals(
     root: HtmlElement,
     *,
@@ -273,14 +258,14 @@ def read_signals(
             continue
         line = block.text
         blocks_after_h1 += 1
-        if sig.dateline is None and blocks_after_h1 <= dateline_window and DATELINE.match(line):
+        if sig.dateline is None and blocks_after_h1 <= dateline_window and is_dateline(line):
             sig.dateline = line
             continue
-        if sig.updated_by is None and (m := _UPDATED_BY.match(line)):
-            sig.updated_line, sig.updated_by, sig.updated_date = line, _norm(m["who"]), m["date"]
+        if sig.updated_by is None and (m := _UPDATED_BY.match(line)) and (split := split_updated_by(m["rest"])):
+            sig.updated_line, (sig.updated_by, sig.updated_date) = line, split
             continue
-        if sig.updated_date is None and (m := _UPDATED.match(line)):
-            sig.updated_line, sig.updated_date = line, m["date"]
+        if sig.updated_date is None and (m := _UPDATED.match(line)) and find_danish_dates(m["date"]):
+            sig.updated_line, sig.updated_date = line, m["date"].strip()
             continue
         if sig.contact is None and len(line) <= 90 and (m := _CONTACT.match(line)):
             sig.contact_line, sig.contact = line, _norm(m["who"])

@@ -67,3 +67,23 @@ def test_the_corpus_covers_both_eras_and_every_date_source() -> None:
         None,
     }
     assert len(ARTICLES) >= 30
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("05.02.18", True),
+        ("Dato: 05. November 2019", True),
+        ("Tirsdag den 16. april 2024 kl. 16.30", True),
+        ("Publiceret 8. maj 2026 kl. 09.01", True),
+        ("18-11-2021", True),
+        ("Borgermøde den 24. juni 2021", False),
+        ("13. marts", False),
+        ("2022", False),
+        ("Maj 2022", False),
+    ],
+)
+def test_a_date_line_is_a_date_and_nothing_else(line: str, expected: bool) -> None:
+    from pipelines.page_signals import is_dateline
+
+    assert is_dateline(line) is expected
