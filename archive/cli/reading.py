@@ -1,0 +1,317 @@
+"""Reading commands: search, show, runs, export, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from archive import queries
+from archive.export import FORMATS
+
+if TYPE_CHECKING:
+    from archive.db import Archive
+
+from archive.cli.common import cli, cli_archive, db_option, echo_err, format_option
+
+
+def _write_records(records: list[dict[str, Any]], fmt: str, out: IO[str], columns: list[str]) -> None:
+    if fmt == "json":
+        json.dump(records, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif fmt == "jsonl":
+        for rec in records:
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--site", metavar="SITE", help="Only this site.")
+@click.option("--since", metavar="DATE", help="Published on or after (YYYY[-MM[-DD]]).")
+@click.option("--until", metavar="DATE", help="Published on or before (YYYY[-MM[-DD]]).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="Most hits to show.",
+)
+@format_option("table", "json", "jsonl", "csv")
+@db_option
+def search(
+    query: str,
+    site: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    fmt: str,
+    db_url: str,
+) -> None:
+    """Full-text search, best first: words ANDed, "quoted phrases", prefix*.
+
+    \b
+    Examples:
+      koege-archive search "grøn vækst"
+      koege-archive search 'affald*' --since 2019 --format json
+    """
+    with cli_archive(db_url) as archive:
+        try:
+            hits = queries.search(archive, query, site=site, since=since, until=until, limit=limit)
+        except queries.QueryError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if fmt == "table":
+        if not hits:
+            echo_err(f"No documents match {query!r}.")
+        for hit in hits:
+            click.echo(f"{hit.published or '—':<26} {hit.title or '(no title)'}\n    {hit.url}\n    {hit.snippet}\n")
+        return
+    records = [
+        {
+            "id": h.id,
+            "url": h.url,
+            "site": h.site,
+            "title": h.title,
+            "published": h.published,
+            "snippet": h.snippet,
+            "score": h.score,
+        }
+        for h in hits
+    ]
+    _write_records(records, fmt, sys.stdout, list(records[0]) if records else ["id"])
+
+
+def _canonical(url: str) -> str:
+    """The archive key of a URL given in any variant (alias host, http, tracking parameters)."""
+    from urllib.parse import urlsplit
+
+    from koege_spider.sites import load_profiles
+    from koege_spider.urls import canonicalize
+
+    host = (urlsplit(url).hostname or "").lower()
+    profile = next((p for p in load_profiles().values() if host in p.hosts), None)
+    return canonicalize(url, profile) if profile is not None else url
+
+
+@cli.command()
+@click.argument("url_or_id")
+@format_option("table", "json")
+@db_option
+def show(url_or_id: str, fmt: str, db_url: str) -> None:
+    """Show one document (by URL or id) with its latest text and all its versions.
+
+    \b
+    Example:
+      koege-archive show https://www.koege.dk/Service/Nyheder/2018/02/Koege-Kommune-saetter-spot-paa-groen-vaekst-med-international-workshop.aspx
+    """
+    with cli_archive(db_url) as archive:
+        doc = queries.find_document(archive, url_or_id) or queries.find_document(archive, _canonical(url_or_id))
+    if doc is None:
+        raise click.ClickException(f"no document for {url_or_id!r}; find one with `koege-archive search WORD`")
+    if fmt == "json":
+        record = {
+            "id": doc.id,
+            "url": doc.url,
+            "site": doc.site,
+            "first_seen": queries.utc_iso(doc.first_seen),
+            "last_seen": queries.utc_iso(doc.last_seen),
+            "duplicate_of": doc.duplicate_of,
+            "versions": doc.versions,
+        }
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    latest = doc.versions[-1]
+    lines = [
+        latest["title"] or "(no title)",
+        "",
+        f"id {doc.id}, version {latest['version']} of {len(doc.versions)} · site {doc.site}",
+        f"url        {doc.url}",
+        f"published  {latest['published'] or '—'}  ({latest['published_source'] or 'unknown'})",
+        f"updated    {latest['updated'] or '—'}" + (f"  by {latest['updated_by']}" if latest["updated_by"] else ""),
+        f"contact    {latest['contact'] or '—'}",
+        f"seen       {queries.utc_iso(doc.first_seen)} … {queries.utc_iso(doc.last_seen)}",
+    ]
+    if doc.duplicate_of:
+        lines.append(f"duplicate of {doc.duplicate_of}")
+    lines += ["", latest["lead"] or "", "", latest["text"], "", "Versions:"]
+    lines += [f"  {v['version']}  first seen {v['first_seen']}  {v['content_hash'][:12]}" for v in doc.versions]
+    click.echo("\n".join(lines))
+
+
+@cli.command()
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10000),
+    default=20,
+    show_default=True,
+    help="Most recent runs to list.",
+)
+@click.option("--log", "log_run", type=int, metavar="RUN", help="Print the log of this run instead.")
+@format_option("table", "json", "jsonl", "csv")
+@db_option
+def runs(limit: int, log_run: int | None, fmt: str, db_url: str) -> None:
+    """List crawl runs, newest first, with their counts and status.
+
+    A run still "running" with no end, while no crawl is running, was killed.
+
+    \b
+    Examples:
+      koege-archive runs --limit 5
+      koege-archive runs --log 12
+    """
+    with cli_archive(db_url) as archive:
+        if log_run is not None:
+            _print_log(archive, log_run)
+            return
+        found = queries.list_runs(archive, limit=limit)
+    columns = [
+        "id",
+        "sites",
+        "status",
+        "finish_reason",
+        "started_at",
+        "finished_at",
+        "pages_fetched",
+        "listings_read",
+        "new",
+        "changed",
+        "unchanged",
+        "failed",
+        "skipped",
+        "message",
+    ]
+    records = []
+    for run in found:
+        rec = {c: getattr(run, c) for c in columns}
+        rec["started_at"] = queries.utc_iso(run.started_at)
+        rec["finished_at"] = queries.utc_iso(run.finished_at)
+        rec["skipped_reasons"] = run.skipped_reasons
+        records.append(rec)
+    if fmt != "table":
+        _write_records(records, fmt, sys.stdout, columns)
+        return
+    if not records:
+        echo_err("No crawl runs yet. Start one with `koege-archive crawl koege` or `koege-archive demo`.")
+        return
+    click.echo(
+        f"{'run':>4}  {'started (UTC)':<20}  {'status':<9}  {'sites':<10} {'fetched':>7} "
+        f"{'new':>5} {'chg':>5} {'same':>5} {'fail':>5} {'skip':>5}"
+    )
+    for r in records:
+        click.echo(
+            f"{r['id']:>4}  {r['started_at']:<20}  {r['status']:<9}  {r['sites']:<10} {r['pages_fetched']:>7} "
+            f"{r['new']:>5} {r['changed']:>5} {r['unchanged']:>5} {r['failed']:>5} {r['skipped']:>5}"
+        )
+        if r["message"]:
+            click.echo(f"      {r['message']}")
+
+
+def _print_log(archive: Archive, run_id: int) -> None:
+    run = queries.get_run(archive, run_id)
+    if run is None:
+        raise click.ClickException(f"no run {run_id}; list them with `koege-archive runs`")
+    if not run.log_file:
+        raise click.ClickException(f"run {run_id} kept no log file (it was run with -v or by `scrapy crawl`)")
+    try:
+        with Path(run.log_file).open(encoding="utf-8", errors="replace") as log:
+            for line in log:
+                click.echo(line, nl=False)
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the log of run {run_id} at {run.log_file}: {exc.strerror}") from exc
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), required=True, help="File format.")
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    show_default=True,
+    metavar="FILE",
+    help="Where to write; - is stdout.",
+)
+@click.option("--all-versions", is_flag=True, help="One row per content version instead of per document.")
+@click.option("--site", metavar="SITE", help="Only this site.")
+@click.option("--since", metavar="DATE", help="Published on or after (YYYY[-MM[-DD]]).")
+@click.option("--until", metavar="DATE", help="Published on or before (YYYY[-MM[-DD]]).")
+@db_option
+def export(
+    fmt: str,
+    output: str,
+    all_versions: bool,
+    site: str | None,
+    since: str | None,
+    until: str | None,
+    db_url: str,
+) -> None:
+    """Export documents (latest version each) with the contract's columns.
+
+    \b
+    Examples:
+      koege-archive export --format csv -o koege.csv
+      koege-archive export --format jsonl --all-versions --site koege -o versions.jsonl
+    """
+    writer = FORMATS[fmt]
+    with cli_archive(db_url) as archive:
+        rows = queries.export_rows(archive, all_versions=all_versions, site=site, since=since, until=until)
+        if output == "-":
+            count = writer(rows, sys.stdout)
+        else:
+            target = Path(output)
+            partial = target.with_name(target.name + ".partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    count = writer(rows, out)
+                partial.replace(target)
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise click.ClickException(f"cannot write {target}: {exc.strerror}") from exc
+    echo_err(f"Exported {count} rows" + ("" if output == "-" else f" to {output}"))
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("text")
+@click.option(
+    "--relative-to",
+    metavar="DATE",
+    help="Reference for year-less and relative dates (YYYY-MM-DD[THH:MM]).",
+)
+@click.option("--all", "find_all", is_flag=True, help="Every date in the text, in order, not only the first.")
+@db_option
+def dates(text: str, relative_to: str | None, find_all: bool, db_url: str) -> None:
+    """Read Danish dates in TEXT and print them as JSON (null when there is none).
+
+    \b
+    Examples:
+      koege-archive dates "Opdateret af Kirstine Kryger 01.05.18"
+      koege-archive dates "lørdag d. 12. september kl. 10" --relative-to 2020-09-01
+      koege-archive dates --all "Høringen løber fra 1. juni til 16. august 2021, borgermøde 24. juni kl. 19-21"
+    """
+    from pipelines.dates import find_danish_dates, parse_danish_date
+
+    reference = None
+    if relative_to is not None:
+        try:
+            reference = dt.datetime.fromisoformat(relative_to)
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{relative_to!r} is not an ISO date such as 2024-03-01", param_hint="--relative-to"
+            ) from exc
+    if find_all:
+        found = [d.to_json() for d in find_danish_dates(text, relative_to=reference)]
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    first = parse_danish_date(text, relative_to=reference)
+    click.echo(json.dumps(first.to_json() if first else None, ensure_ascii=False, indent=2))
