@@ -12,7 +12,10 @@ from w3lib.url import canonicalize_url
 if TYPE_CHECKING:
     from koege_spider.sites import SiteProfile
 
-__all__ = ["SiteUrls", "canonicalize", "is_article_url", "path_and_query"]
+__all__ = ["EXTERNAL_PREFIX", "SiteUrls", "canonicalize", "is_article_url", "path_and_query"]
+
+# Where a mirror serves the pages of a profile's external hosts: /_ext/via.ritzau.dk/<path>.
+EXTERNAL_PREFIX = "/_ext/"
 
 # Parameters that identify a campaign or a click, never a page.
 _TRACKING = re.compile(
@@ -26,13 +29,22 @@ def _origin(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
+def _external_on_mirror(path: str, profile: SiteProfile) -> tuple[str, str] | None:
+    """(host, path) of an external host's page served by a mirror under ``/_ext/<host>/``."""
+    if not path.startswith(EXTERNAL_PREFIX):
+        return None
+    host, _, rest = path[len(EXTERNAL_PREFIX) :].partition("/")
+    return (host.lower(), "/" + rest) if host.lower() in profile.external_hosts else None
+
+
 def canonicalize(url: str, profile: SiteProfile, *, mirror_origin: str | None = None) -> str:
     """Return the archive key of a URL.
 
     The scheme and host of any of the profile's hosts (and of a mirror origin) become the
     canonical origin; fragments, tracking parameters (``utm_*``, ``fbclid`` …) and a trailing
     slash are dropped; percent-encoding and the query order are normalised. Sitecore slugs such
-    as ``,-d-,`` are kept as they are.
+    as ``,-d-,`` are kept as they are. URLs on the profile's external hosts keep their own host;
+    a mirror serves those under ``/_ext/<host>/``.
 
     Args:
         url: an absolute URL.
@@ -45,11 +57,22 @@ def canonicalize(url: str, profile: SiteProfile, *, mirror_origin: str | None = 
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     scheme, netloc = parts.scheme.lower(), parts.netloc.lower()
-    if host in profile.hosts or (mirror_origin is not None and _origin(url) == mirror_origin):
+    path = parts.path or "/"
+    on_mirror = mirror_origin is not None and _origin(url) == mirror_origin
+    external = _external_on_mirror(path, profile) if on_mirror else None
+    if external is not None:
+        scheme, (netloc, path) = "https", external
+    elif host in profile.hosts or on_mirror:
         canonical = urlsplit(profile.canonical_origin)
         scheme, netloc = canonical.scheme, canonical.netloc
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
-    path = parts.path or "/"
+    ignored = profile.article.ignore_params
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING.match(k) and k not in ignored
+        ]
+    )
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     return canonicalize_url(urlunsplit((scheme, netloc, path, query, "")), keep_blank_values=True)
@@ -72,12 +95,16 @@ def is_article_url(url: str, profile: SiteProfile) -> bool:
 
     Returns:
         True when the URL is on the canonical host, matches an article pattern and no exclude
-        pattern.
+        pattern, or is on an external host and matches an external pattern (a whole URL).
     """
-    if (urlsplit(url).hostname or "") != urlsplit(profile.canonical_origin).hostname:
+    host = urlsplit(url).hostname or ""
+    rules = profile.article
+    if host in profile.external_hosts:
+        target = f"{urlsplit(url).scheme}://{host}{path_and_query(url)}"
+        return any(p.search(target) for p in rules.external_url_patterns)
+    if host != urlsplit(profile.canonical_origin).hostname:
         return False
     target = path_and_query(url)
-    rules = profile.article
     return any(p.search(target) for p in rules.url_patterns) and not any(
         p.search(target) for p in rules.exclude_patterns
     )
@@ -129,17 +156,34 @@ class SiteUrls:
             return url
         parts = urlsplit(url)
         mirror = urlsplit(self.mirror_origin)
-        return urlunsplit((mirror.scheme, mirror.netloc, parts.path or "/", parts.query, ""))
+        path = parts.path or "/"
+        host = (parts.hostname or "").lower()
+        if host in self.profile.external_hosts:
+            path = f"{EXTERNAL_PREFIX}{host}{path}"
+        return urlunsplit((mirror.scheme, mirror.netloc, path, parts.query, ""))
+
+    def real_url(self, url: str) -> str:
+        """The URL a page fetched from a mirror's ``/_ext/<host>/`` stands for (links inside it
+        resolve against that); any other URL comes back unchanged."""
+        if self.mirror_origin is None or _origin(url) != self.mirror_origin:
+            return url
+        parts = urlsplit(url)
+        external = _external_on_mirror(parts.path, self.profile)
+        if external is None:
+            return url
+        return urlunsplit(("https", external[0], external[1], parts.query, ""))
 
     def on_site(self, url: str) -> bool:
         """Tell whether a URL is on one of the site's hosts (or the mirror)."""
         if self.mirror_origin is not None and _origin(url) == self.mirror_origin:
             return True
-        return (urlsplit(url).hostname or "").lower() in self.profile.hosts
+        host = (urlsplit(url).hostname or "").lower()
+        return host in self.profile.hosts or host in self.profile.external_hosts
 
     def may_be_article(self, path: str) -> bool:
         """A cheap pre-check on a raw path: False means the URL is certainly not an article."""
-        return any(p.search(path) for p in self.profile.article.url_patterns)
+        rules = self.profile.article
+        return bool(rules.external_url_patterns) or any(p.search(path) for p in rules.url_patterns)
 
     def is_article(self, url: str) -> bool:
         """Tell whether a (not necessarily canonical) URL is an article of the site."""
@@ -148,7 +192,7 @@ class SiteUrls:
     @property
     def allowed_domains(self) -> list[str]:
         """Hostnames Scrapy's offsite filter must let through."""
-        hosts = set(self.profile.hosts)
+        hosts = set(self.profile.hosts) | set(self.profile.external_hosts)
         if self.mirror_origin is not None:
             hosts.add(urlsplit(self.mirror_origin).hostname or "")
         return sorted(hosts)
