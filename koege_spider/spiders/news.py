@@ -14,6 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from koege_spider.pages import ArticlePage, ListingPage, SitemapPage, robots_sitemaps
 from koege_spider.sites import SiteProfile, load_profile
+from koege_spider.spiders.discovery import MoreDiscovery
 from koege_spider.urls import SiteUrls
 
 if TYPE_CHECKING:
@@ -56,8 +57,8 @@ class CrawlArgs:
         return cls(sites=names, base_url=base_url or None)
 
 
-class NewsSpider(scrapy.Spider):
-    """Crawls the listings, robots.txt sitemaps and profile sitemaps of each site.
+class NewsSpider(MoreDiscovery, scrapy.Spider):
+    """Crawls the feeds, listings, robots.txt sitemaps and profile sitemaps of each site.
 
     The spider fetches and follows links; it never extracts bodies or parses dates.
     """
@@ -89,7 +90,7 @@ class NewsSpider(scrapy.Spider):
         for site, profile in self.profiles.items():
             urls = self.site_urls[site]
             disc = profile.discovery
-            for path in disc.listings:
+            for path in self.listing_paths(disc.listings, disc.listing_years):
                 yield self._request(
                     site,
                     urls.absolute(path),
@@ -97,7 +98,7 @@ class NewsSpider(scrapy.Spider):
                     self.listing_failed,
                     koege_required=True,
                 )
-            for path in disc.optional_listings:
+            for path in self.listing_paths(disc.optional_listings, disc.listing_years):
                 yield self._request(
                     site,
                     urls.absolute(path),
@@ -109,6 +110,8 @@ class NewsSpider(scrapy.Spider):
                 yield self._request(site, urls.absolute("/robots.txt"), self.parse_robots, self.listing_failed)
             for path in disc.sitemaps:
                 yield self._request(site, urls.absolute(path), self.parse_sitemap, self.listing_failed)
+            for request in self.extra_seeds(site):
+                yield request
 
     def _article_requests(self, site: str, links: list[str]) -> Iterator[scrapy.Request]:
         for link in links:
@@ -123,15 +126,20 @@ class NewsSpider(scrapy.Spider):
             stats.inc_value("koege/listing/not_html")
             return
         profile = self.profiles[site]
+        response = self.listing_response(site, response)
         page = ListingPage(response, self.site_urls[site], profile.discovery.pagination_params)
-        links = page.article_links()
+        cards = self.card_dates(site, response)
+        links = list(dict.fromkeys([*page.article_links(), *(link for link, _ in cards)]))
         stats.inc_value("koege/listing/ok")
         stats.inc_value("koege/listing/links", len(links))
         if not links:
             stats.inc_value("koege/listing/empty")
             logger.warning("Listing %s links no articles", response.url)
-        yield from self._article_requests(site, links)
+        dates = dict(cards)
+        yield from self.article_requests(site, [(link, dates.get(link)) for link in links])
         depth = response.meta.get("koege_listing_page", 1)
+        if depth == 1:
+            yield from self.listing_extras(site, response)
         if depth < profile.discovery.max_listing_pages:
             for url in page.next_pages():
                 yield self._request(
@@ -185,7 +193,9 @@ class NewsSpider(scrapy.Spider):
             logger.info("Skipped %s: %s", response.url, reason)
             return
         self.crawler.stats.inc_value("koege/article/fetched")
-        yield page.item(fetched_at=dt.datetime.now(dt.UTC))
+        item = page.item(fetched_at=dt.datetime.now(dt.UTC))
+        item.listing_date_text = response.meta.get("koege_listing_date")
+        yield item
 
     # --- errbacks -------------------------------------------------------------------------
     @staticmethod
@@ -196,6 +206,10 @@ class NewsSpider(scrapy.Spider):
 
     @staticmethod
     def _ignored_reason(failure: Failure) -> str:
+        # Politeness components name their own reason (robots_unavailable, budget_pages, …).
+        reason = getattr(failure.value, "koege_reason", None)
+        if reason:
+            return str(reason)
         return "robots_disallowed" if "robots.txt" in failure.getErrorMessage() else "filtered"
 
     def listing_failed(self, failure: Failure) -> None:
@@ -204,6 +218,7 @@ class NewsSpider(scrapy.Spider):
         stats = self.crawler.stats
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             stats.inc_value(f"koege/skipped/{self._ignored_reason(failure)}")
+            stats.set_value("koege/listing/last_error", f"{request.url}: {failure.getErrorMessage()}")
             return
         if not request.meta.get("koege_required", True) and failure.check(HttpError):
             stats.inc_value("koege/listing/absent")
