@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from archive.db import Archive, ArchiveError, ArchiveUnavailable, SchemaOutdated, SchemaTooNew, open_archive
 from archive.export import FORMATS, write_csv, write_jsonl
-from archive.queries import EXPORT_COLUMNS, QueryError, export_rows, find_document, list_runs, search
+from archive.queries import EXPORT_COLUMNS, QueryError, capture_bytes, export_rows, find_document, list_runs
+from archive.search import SearchFilters, search, search_page
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -19,11 +20,14 @@ __all__ = [
     "QueryError",
     "SchemaOutdated",
     "SchemaTooNew",
+    "SearchFilters",
+    "capture_bytes",
     "export_rows",
     "find_document",
     "list_runs",
     "open_archive",
     "search",
+    "search_page",
     "write_csv",
     "write_jsonl",
 ]

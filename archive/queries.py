@@ -1,32 +1,38 @@
-"""The archive's read path for researchers: search, documents and their versions, runs, counts."""
+"""The archive's read path for researchers: documents and their versions, captures, runs, counts.
+
+Search lives in :mod:`archive.search`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, select
 
-from archive.models import CrawlRun, Document, Site, Version
+from archive.models import Capture, CrawlRun, Document, Site, Version
+from archive.querylang import QueryError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from sqlalchemy.sql.selectable import TextualSelect
 
     from archive.db import Archive
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "CaptureView",
     "DocumentView",
     "QueryError",
-    "SearchHit",
     "archive_counts",
+    "capture_bytes",
     "export_rows",
     "find_document",
     "get_run",
     "list_runs",
-    "search",
     "utc_iso",
 ]
 
@@ -51,26 +57,6 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "last_seen",
 )
 
-_TERM = re.compile(r'"([^"]*)"|(\S+)')
-_WORD = re.compile(r"[\wæøåÆØÅ]+(?:[-'][\wæøåÆØÅ]+)*", re.UNICODE)
-
-
-class QueryError(ValueError):
-    """A search or filter the archive cannot run; the message says how to phrase it."""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """One search result."""
-
-    id: int
-    url: str
-    site: str
-    title: str | None
-    published: str | None
-    snippet: str
-    score: float
-
 
 @dataclass(frozen=True, slots=True)
 class DocumentView:
@@ -90,119 +76,53 @@ def utc_iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _fts_query(query: str) -> tuple[str, list[str]]:
-    """Turn what a person typed into a safe FTS5 query (terms ANDed, "phrases", prefix*)."""
-    parts: list[str] = []
-    words: list[str] = []
-    for phrase, bare in _TERM.findall(query):
-        if phrase:
-            tokens = _WORD.findall(phrase)
-            if tokens:
-                parts.append('"' + " ".join(tokens) + '"')
-                words.extend(tokens)
-            continue
-        prefix = bare.endswith("*")
-        for token in _WORD.findall(bare):
-            parts.append(f'"{token}"' + ("*" if prefix else ""))
-            words.append(token)
-    return " AND ".join(parts), words
+@dataclass(frozen=True, slots=True)
+class CaptureView:
+    """The raw bytes of one capture, as the server sent them, with what is needed to serve them."""
+
+    id: int
+    url: str
+    fetched_at: dt.datetime
+    http_status: int
+    content_type: str | None
+    encoding: str | None
+    body: bytes
 
 
-def search(
-    archive: Archive,
-    query: str,
-    *,
-    site: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    limit: int = 20,
-) -> list[SearchHit]:
-    """Full-text search over the latest version of each document, best first.
-
-    Terms are ANDed; ``"quoted words"`` are phrases; ``word*`` matches prefixes. Any input is
-    safe: characters that are not part of words are ignored.
+def capture_bytes(archive: Archive, capture_id: int) -> CaptureView | None:
+    """Read one capture's raw body (the one place that knows where captures are kept).
 
     Args:
         archive: the open archive.
-        query: what the person typed.
-        site: only this profile key.
-        since: only documents published on or after this ISO date.
-        until: only documents published on or before this ISO date.
-        limit: at most this many hits.
+        capture_id: the capture's id (a version's ``capture_id``).
 
     Returns:
-        The hits.
-
-    Raises:
-        QueryError: when the query holds no searchable word.
+        The capture, or None when there is no such capture or its body was not kept.
     """
-    fts, words = _fts_query(query)
-    if not fts:
-        raise QueryError('the query holds no word to search for; try e.g. affald or "grøn vækst"')
-    filters = []
-    params: dict[str, Any] = {"limit": limit}
-    if site:
-        filters.append("s.key = :site")
-        params["site"] = site
-    if since:
-        filters.append("v.published >= :since")
-        params["since"] = since
-    if until:
-        filters.append("substr(v.published, 1, :ulen) <= :until")
-        params.update(until=until, ulen=len(until))
-    where = "".join(f" AND {f}" for f in filters)
     with archive.reading() as session:
-        if archive.is_sqlite:
-            params["q"] = fts
-            rows = session.execute(
-                text(
-                    "SELECT d.id, d.url, s.key, v.title, v.published, "
-                    "snippet(documents_fts, -1, '[', ']', '…', 16) AS snip, bm25(documents_fts) AS rank "
-                    "FROM documents_fts JOIN documents d ON d.id = documents_fts.rowid "
-                    "JOIN sites s ON s.id = d.site_id "
-                    "JOIN versions v ON v.document_id = d.id AND v.version = d.latest_version "
-                    f"WHERE documents_fts MATCH :q{where} ORDER BY rank LIMIT :limit"
-                ),
-                params,
-            ).all()
-            return [SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], round(-float(r[6]), 4)) for r in rows]
-        return _search_portable(session, words, filters=(site, since, until), limit=limit)
+        capture = session.get(Capture, capture_id)
+        if capture is None or capture.payload is None:
+            return None
+        payload = capture.payload
+        body = zlib.decompress(payload.data) if payload.compression == "zlib" else bytes(payload.data)
+        return CaptureView(
+            capture.id,
+            capture.url,
+            capture.fetched_at,
+            capture.http_status,
+            capture.content_type,
+            capture.encoding,
+            body,
+        )
 
 
-def _search_portable(session: Any, words: list[str], *, filters: tuple[Any, ...], limit: int) -> list[SearchHit]:
-    site, since, until = filters
-    stmt = (
-        select(Document.id, Document.url, Site.key, Version.title, Version.published, Version.text)
-        .join(Site, Site.id == Document.site_id)
-        .join(
-            Version,
-            (Version.document_id == Document.id) & (Version.version == Document.latest_version),
-        )
-    )
-    for word in words:
-        pattern = f"%{word}%"
-        stmt = stmt.where(
-            or_(
-                Version.title.ilike(pattern),
-                Version.lead.ilike(pattern),
-                Version.text.ilike(pattern),
-            )
-        )
-    if site:
-        stmt = stmt.where(Site.key == site)
-    if since:
-        stmt = stmt.where(Version.published >= since)
-    if until:
-        stmt = stmt.where(func.substr(Version.published, 1, len(until)) <= until)
-    hits = []
-    for doc_id, url, key, title, published, body in session.execute(
-        stmt.order_by(Version.published.desc()).limit(limit)
-    ):
-        lower = body.lower()
-        at = min((lower.find(w.lower()) for w in words if w.lower() in lower), default=0)
-        snippet = body[max(0, at - 60) : at + 100].replace("\n", " ")
-        hits.append(SearchHit(doc_id, url, key, title, published, snippet, 1.0))
-    return hits
+def __getattr__(name: str) -> Any:
+    # Search moved to archive.search; old imports keep working.
+    if name in ("search", "SearchHit"):
+        import importlib
+
+        return getattr(importlib.import_module("archive.search"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _version_dict(v: Version) -> dict[str, Any]:
@@ -297,6 +217,7 @@ def export_rows(
     since: str | None = None,
     until: str | None = None,
     batch_size: int = 500,
+    document_ids: TextualSelect | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream export rows in the contract's column order, by document id then version.
 
@@ -307,6 +228,7 @@ def export_rows(
         since: only versions published on or after this ISO date.
         until: only versions published on or before this ISO date.
         batch_size: rows fetched from the database at a time (memory stays bounded).
+        document_ids: only these documents (e.g. :func:`archive.search.matching_ids`).
 
     Yields:
         One dict per row, keys in :data:`EXPORT_COLUMNS` order.
@@ -343,6 +265,8 @@ def export_rows(
         stmt = stmt.where(Version.published >= since)
     if until:
         stmt = stmt.where(func.substr(Version.published, 1, len(until)) <= until)
+    if document_ids is not None:
+        stmt = stmt.where(Document.id.in_(document_ids))
     with archive.reading() as session:
         for row in session.execute(stmt.execution_options(yield_per=batch_size)):
             values = list(row)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from archive.models import Capture, CrawlRun, Document, Payload, Site, Version
@@ -511,12 +511,10 @@ class ArchiveWriter:
 
     @staticmethod
     def _index_texts(conn: Connection, versions: list[dict[str, Any]]) -> None:
-        rows = {v["document_id"]: v for v in versions}  # the last version of each document wins
-        conn.execute(text("DELETE FROM documents_fts WHERE rowid = :id"), [{"id": d} for d in rows])
-        conn.execute(
-            text("INSERT INTO documents_fts(rowid, title, lead, text) VALUES (:id, :title, :lead, :text)"),
-            [{"id": d, "title": v["title"] or "", "lead": v["lead"] or "", "text": v["text"]} for d, v in rows.items()],
-        )
+        # The search index (Danish stems) is derived data owned by archive.fts.
+        from archive.fts import index_new_versions
+
+        index_new_versions(conn, versions)
 
     def drop_pending(self) -> int:
         """Forget queued pages (after a failed flush the caller gave up on).

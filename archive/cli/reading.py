@@ -11,9 +11,15 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from archive import queries
-from archive.export import FORMATS
+from archive.export import BINARY_FORMATS, FORMATS
+from archive.export_files import ExportDescription, export_file_name, safe_path, write_export
+from archive.fts import rebuild_index
+from archive.querylang import QueryError
+from archive.search import SORTS, SearchFilters, matching_ids, search_page
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from archive.db import Archive
 
 from archive.cli.common import cli, cli_archive, db_option, echo_err, format_option
@@ -34,11 +40,37 @@ def _write_records(records: list[dict[str, Any]], fmt: str, out: IO[str], column
         writer.writerows(records)
 
 
+def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The search layer's filters, shared by ``search`` and ``export``."""
+    options = [
+        click.option("--site", metavar="SITE", help="Only this site (profile key, e.g. koege)."),
+        click.option("--section", metavar="NAME", help="Only this section (the URL folder, e.g. pressemeddelelser)."),
+        click.option("--since", metavar="DATE", help="Published on or after (YYYY[-MM[-DD]])."),
+        click.option("--until", metavar="DATE", help="Published on or before (YYYY[-MM[-DD]])."),
+        click.option("--updated-since", metavar="DATE", help="Updated on or after (YYYY[-MM[-DD]])."),
+        click.option("--updated-until", metavar="DATE", help="Updated on or before (YYYY[-MM[-DD]])."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _filters(kw: dict[str, Any]) -> SearchFilters:
+    return SearchFilters(
+        **{k: kw.pop(k) for k in ("site", "section", "since", "until", "updated_since", "updated_until")}
+    )
+
+
 @cli.command()
 @click.argument("query")
-@click.option("--site", metavar="SITE", help="Only this site.")
-@click.option("--since", metavar="DATE", help="Published on or after (YYYY[-MM[-DD]]).")
-@click.option("--until", metavar="DATE", help="Published on or before (YYYY[-MM[-DD]]).")
+@_filter_options
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="relevance",
+    show_default=True,
+    help="relevance (best first), newest or oldest (by publication date).",
+)
 @click.option(
     "--limit",
     type=click.IntRange(1, 1000),
@@ -46,47 +78,43 @@ def _write_records(records: list[dict[str, Any]], fmt: str, out: IO[str], column
     show_default=True,
     help="Most hits to show.",
 )
+@click.option("--offset", type=click.IntRange(0), default=0, help="Hits to skip (the next page).")
+@click.option("--reindex", is_flag=True, help="Rebuild the search index first (it is derived from the versions).")
 @format_option("table", "json", "jsonl", "csv")
 @db_option
-def search(
-    query: str,
-    site: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int,
-    fmt: str,
-    db_url: str,
-) -> None:
-    """Full-text search, best first: words ANDed, "quoted phrases", prefix*.
+def search(query: str, sort: str, limit: int, offset: int, reindex: bool, fmt: str, db_url: str, **kw: Any) -> None:
+    """Full-text search in Danish, best first: words ANDed, "phrases", prefix*, OR, NOT.
+
+    Words are matched by their Danish stem (vækstområdet finds vækstområder); compounds need
+    a prefix (affald* finds affaldsordningen). OR/ELLER, NOT/IKKE or -word, and parentheses
+    combine words.
 
     \b
     Examples:
       koege-archive search "grøn vækst"
-      koege-archive search 'affald*' --since 2019 --format json
+      koege-archive search 'affald* NOT papir' --since 2018 --until 2021 --format json
+      koege-archive search delegation --section pressemeddelelser --sort newest
     """
+    filters = _filters(kw)
+    if not query.strip():
+        raise click.ClickException('the query holds no word to search for; try e.g. affald or "grøn vækst"')
     with cli_archive(db_url) as archive:
         try:
-            hits = queries.search(archive, query, site=site, since=since, until=until, limit=limit)
-        except queries.QueryError as exc:
+            if reindex:
+                rebuild_index(archive, notify=echo_err)
+            page = search_page(archive, query, filters, sort=sort, limit=limit, offset=offset, notify=echo_err)
+        except QueryError as exc:
             raise click.ClickException(str(exc)) from exc
+    hits = page.hits
     if fmt == "table":
         if not hits:
             echo_err(f"No documents match {query!r}.")
+        else:
+            echo_err(f"{page.total} documents match; showing {offset + 1}–{offset + len(hits)}.")
         for hit in hits:
             click.echo(f"{hit.published or '—':<26} {hit.title or '(no title)'}\n    {hit.url}\n    {hit.snippet}\n")
         return
-    records = [
-        {
-            "id": h.id,
-            "url": h.url,
-            "site": h.site,
-            "title": h.title,
-            "published": h.published,
-            "snippet": h.snippet,
-            "score": h.score,
-        }
-        for h in hits
-    ]
+    records = [h.as_json() for h in hits]
     _write_records(records, fmt, sys.stdout, list(records[0]) if records else ["id"])
 
 
@@ -230,52 +258,85 @@ def _print_log(archive: Archive, run_id: int) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), required=True, help="File format.")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), required=True, help="File format.")
 @click.option(
     "-o",
     "--output",
-    default="-",
-    show_default=True,
     metavar="FILE",
-    help="Where to write; - is stdout.",
+    help="The file to write (a manifest goes beside it); - is stdout (csv, csv-excel, jsonl only).",
 )
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write into this folder under a name made from the query and filters.",
+)
+@click.option("-q", "--query", default="", help="Only documents this search finds (same language as `search`).")
+@_filter_options
 @click.option("--all-versions", is_flag=True, help="One row per content version instead of per document.")
-@click.option("--site", metavar="SITE", help="Only this site.")
-@click.option("--since", metavar="DATE", help="Published on or after (YYYY[-MM[-DD]]).")
-@click.option("--until", metavar="DATE", help="Published on or before (YYYY[-MM[-DD]]).")
 @db_option
 def export(
     fmt: str,
-    output: str,
+    output: str | None,
+    output_dir: Path | None,
+    query: str,
     all_versions: bool,
-    site: str | None,
-    since: str | None,
-    until: str | None,
     db_url: str,
+    **kw: Any,
 ) -> None:
-    """Export documents (latest version each) with the contract's columns.
+    """Export documents (latest version each) with the contract's columns, and a manifest.
+
+    Formats: csv (UTF-8), csv-excel (opens right in Danish Excel), jsonl, parquet, xlsx. Beside
+    the file goes FILE.manifest.json: query, filters, archive, time, rows, columns, SHA-256.
 
     \b
     Examples:
       koege-archive export --format csv -o koege.csv
+      koege-archive export --format xlsx -q 'affald*' --since 2018 --until 2021 --output-dir eksport/
       koege-archive export --format jsonl --all-versions --site koege -o versions.jsonl
     """
-    writer = FORMATS[fmt]
+    filters = _filters(kw)
+    if output is None and output_dir is None:
+        output = "-"
+    if output is not None and output_dir is not None:
+        raise click.UsageError("give -o FILE or --output-dir DIR, not both")
+    if output == "-" and fmt in BINARY_FORMATS:
+        raise click.UsageError(f"{fmt} cannot go to stdout: give -o FILE or --output-dir DIR")
     with cli_archive(db_url) as archive:
-        rows = queries.export_rows(archive, all_versions=all_versions, site=site, since=since, until=until)
+        try:
+            filters = filters.validate()
+            ids = matching_ids(archive, query, filters, notify=echo_err) if query.strip() or filters.as_dict() else None
+        except QueryError as exc:
+            raise click.ClickException(str(exc)) from exc
+        rows = queries.export_rows(archive, all_versions=all_versions, document_ids=ids)
         if output == "-":
-            count = writer(rows, sys.stdout)
-        else:
-            target = Path(output)
-            partial = target.with_name(target.name + ".partial")
+            count = FORMATS[fmt](rows, sys.stdout)
+            echo_err(f"Exported {count} rows")
+            return
+        if output_dir is not None:
             try:
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    count = writer(rows, out)
-                partial.replace(target)
+                output_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                partial.unlink(missing_ok=True)
-                raise click.ClickException(f"cannot write {target}: {exc.strerror}") from exc
-    echo_err(f"Exported {count} rows" + ("" if output == "-" else f" to {output}"))
+                raise click.ClickException(f"cannot create the folder {output_dir}: {exc.strerror}") from exc
+            target = _free_path(output_dir, export_file_name(query, filters.as_dict(), fmt))
+        else:
+            target = Path(str(output))
+        what = ExportDescription(archive.display_url, query, filters.as_dict(), all_versions)
+        try:
+            result = write_export(rows, fmt, target, what)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from exc
+    cut = f"; {result.cells_cut} texts cut to Excel's 32,767-character cell limit" if result.cells_cut else ""
+    echo_err(f"Exported {result.rows} rows to {result.path}{cut}\nManifest: {result.manifest_path}")
+
+
+def _free_path(directory: Path, name: str) -> Path:
+    """A path for ``name`` inside ``directory`` that does not exist yet (name-2.ext, …)."""
+    path = safe_path(directory, name)
+    stem, suffix, n = path.stem, path.suffix, 2
+    while path.exists():
+        path = safe_path(directory, f"{stem}-{n}{suffix}")
+        n += 1
+    return path
 
 
 # --- administration ---------------------------------------------------------------------------
