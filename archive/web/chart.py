@@ -27,8 +27,8 @@ def month_chart_svg(months: list[dict[str, Any]], *, title: str, width: int = 76
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        "<style>text{font:11px sans-serif;fill:#444}.bar{fill:#1f5f8b}.axis{stroke:#999}</style>",
-        f'<g font-family="sans-serif" font-size="11" fill="#444"><line stroke="#999" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}"/>',
+        '<g font-family="sans-serif" font-size="11" fill="#444">',
+        f'<line stroke="#999" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}"/>',
         f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{peak}</text>',
         f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>',
     ]
