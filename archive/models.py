@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models of the archive: sites, crawl runs, documents, versions, captures."""
+"""SQLAlchemy 2 models of the archive: sites, runs, documents, versions, captures, events, duplicates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -25,9 +27,14 @@ __all__ = [
     "Capture",
     "CrawlRun",
     "Document",
+    "DocumentEvent",
+    "DocumentSignature",
+    "NearDuplicate",
     "Payload",
+    "SignatureBucket",
     "Site",
     "UTCDateTime",
+    "UrlAlias",
     "Version",
 ]
 
@@ -76,6 +83,9 @@ class Site(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     canonical_origin: Mapped[str] = mapped_column(String(200))
+    # When a finished run last followed every listing to its last page: until then a recrawl
+    # never stops paginating early (an interrupted first crawl would leave old pages unseen).
+    listings_walked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class CrawlRun(Base):
@@ -102,6 +112,9 @@ class CrawlRun(Base):
     new: Mapped[int] = mapped_column(Integer, default=0)
     changed: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    not_modified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    removed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    restored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     skipped_reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
@@ -124,6 +137,16 @@ class Document(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     latest_version: Mapped[int] = mapped_column(Integer, default=1)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    # What the server last said about the URL, written in the same transaction as the capture
+    # that established it, so a failed write never leaves validators ahead of the content.
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    sitemap_lastmod: Mapped[str | None] = mapped_column(String(40))
+    payload_digest: Mapped[str | None] = mapped_column(String(64))
+    last_checked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    # Set while the server answers 404/410 for the document (its versions stay).
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     site: Mapped[Site] = relationship()
     versions: Mapped[list[Version]] = relationship(back_populates="document", order_by="Version.version")
@@ -200,3 +223,76 @@ class Version(Base):
 
     document: Mapped[Document] = relationship(back_populates="versions")
     capture: Mapped[Capture | None] = relationship()
+
+
+class DocumentEvent(Base):
+    """A dated change in a document's life on the server: ``removed``, ``restored`` or ``moved``."""
+
+    __tablename__ = "document_events"
+    __table_args__ = (
+        Index("ix_document_events_document_id_at", "document_id", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    # The URL the event is about (for ``moved``, the old URL); ``detail`` says the rest.
+    url: Mapped[str] = mapped_column(String(2000))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class UrlAlias(Base):
+    """Another URL that leads to a document: a redirect source, a trusted rel=canonical, a move."""
+
+    __tablename__ = "url_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DocumentSignature(Base):
+    """The MinHash signature of a document's latest text (near-duplicate detection)."""
+
+    __tablename__ = "document_signatures"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SignatureBucket(Base):
+    """One LSH band of a signature: documents sharing a bucket are near-duplicate candidates."""
+
+    __tablename__ = "signature_buckets"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True, index=True)
+
+
+class NearDuplicate(Base):
+    """A link between two documents whose texts nearly match (``document_id < other_id``).
+
+    Links are never deleted with the documents' content: both documents stay in the archive.
+    """
+
+    __tablename__ = "near_duplicates"
+    __table_args__ = (
+        UniqueConstraint("document_id", "other_id", name="uq_near_duplicates_pair"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    similarity: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(20))
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
