@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "JsonListingPage",
     "card_links",
+    "choose_links",
     "csrf_token",
     "expand_years",
     "json_listing_url",
@@ -83,6 +84,21 @@ def card_links(html: Selector, base_url: str, urls: SiteUrls, cards: CardRules) 
             if urls.is_article(canonical) and canonical not in found:
                 found[canonical] = date
     return list(found.items())
+
+
+def choose_links(generic: list[str], cards: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """The article links a listing page gives: its cards' when it has any (the profile's verified
+    selectors; menus and teasers elsewhere on the page are not the listing), else every
+    article link on the page.
+
+    Args:
+        generic: every article URL the page links to, in page order.
+        cards: (article URL, date) from :func:`card_links`.
+
+    Returns:
+        (article URL, date or None), once each.
+    """
+    return cards if cards else [(link, None) for link in generic]
 
 
 def json_listing_url(origin_url: str, rules: JsonListingRules, page: int) -> str:

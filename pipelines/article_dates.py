@@ -31,7 +31,7 @@ __all__ = [
     "export_iso",
 ]
 
-_MACHINE_SOURCES = ("meta:", "jsonld", "selector:")
+_MACHINE_SOURCES = ("meta:", "jsonld", "selector:", "time")
 # A published date more than this far after the fetch is a misreading, not a date.
 _FUTURE_SLACK = dt.timedelta(days=2)
 

@@ -53,7 +53,11 @@ _GENERIC_BOILERPLATE = (
     r"^You are here",
     r"^Til toppen$",
     r"^Contact our Honeypot department",
+    # A date label whose date sits in its own element ("Publiceret" + <span data-date>).
+    r"^(Publiceret|Offentliggjort|Udgivet|Dato)( den)?:?$",
 )
+# A date label in front of a line that is otherwise the page's date line.
+_DATE_LABEL = re.compile(r"^(Publiceret|Offentliggjort|Udgivet|Dato)( den)?:?\s+", re.IGNORECASE)
 # Containers that are never the article on any site, removed before trafilatura reads the page.
 _GENERIC_PRUNE = (
     "//*[contains(@class, 'cookie') or contains(@id, 'cookie') or contains(@class, 'consent') "
@@ -68,6 +72,7 @@ class ExtractionRules:
 
     title_suffixes: tuple[str, ...] = ()
     published_xpaths: tuple[str, ...] = ()
+    published_patterns: tuple[str, ...] = ()
     updated_xpaths: tuple[str, ...] = ()
     lead_xpaths: tuple[str, ...] = ()
     prune_xpath: tuple[str, ...] = ()
@@ -89,6 +94,7 @@ class ExtractionRules:
         return cls(
             title_suffixes=art.title_suffixes,
             published_xpaths=art.published_xpaths,
+            published_patterns=tuple(p.pattern for p in art.published_patterns),
             updated_xpaths=art.updated_xpaths,
             lead_xpaths=art.lead_xpaths,
             prune_xpath=art.prune_xpath,
@@ -171,6 +177,8 @@ def _clean_lines(
         line = _WS.sub(" ", raw).strip()
         if not line or _normalise(line).casefold() in drop or any(p.search(line) for p in boilerplate):
             continue
+        if _normalise(_DATE_LABEL.sub("", line)).casefold() in drop:
+            continue
         lines.append(line)
     # A leading breadcrumb ("Hjem … <Titel>") or the title itself repeats the heading.
     while lines and title and (_same(lines[0], title) or (lines[0].startswith("Hjem") and lines[0].endswith(title))):
@@ -235,7 +243,11 @@ def extract_fields(
     if not text:
         return None
 
-    published = list(signals.published_candidates)
+    published = [
+        ("pattern", m.group(1).strip())
+        for p in rules.published_patterns
+        if (m := re.search(p, html)) is not None and m.group(1).strip()
+    ][:1] + list(signals.published_candidates)
     if rules.url_date_pattern and url:
         from urllib.parse import urlsplit
 
@@ -394,6 +406,8 @@ class ExtractionPipeline:
         item.title, item.lead, item.text = page.title, page.lead, page.text
         item.language, item.fingerprint = page.language, page.fingerprint
         item.published_candidates = list(page.published_candidates)
+        if item.listing_date_text:  # the date a listing or feed showed: the last resort
+            item.published_candidates.append(("listing", item.listing_date_text))
         item.updated_candidates = list(page.updated_candidates)
         item.updated_by, item.contact = page.updated_by, page.contact
         item.extractor = self._extractor

@@ -26,6 +26,8 @@ _BLOCKS = frozenset(
 _CONTAINERS = frozenset(
     ("p", "div", "li", "ul", "ol", "dl", "table", "tr", "section", "article", "blockquote")
     + ("h1", "h2", "h3", "h4", "h5", "h6")
+    # A wrapper around the page's regions (div.navbar on Skanderborg, div#__next) is no block.
+    + ("main", "header", "footer", "nav", "aside", "form")
 )
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _NEVER_TEXT = frozenset(("script", "style", "noscript", "template", "select", "button"))
@@ -40,6 +42,12 @@ _CHROME_CLASS = re.compile(
 _DATE_LABEL = re.compile(
     r"^(?:(?:Publiceret|Offentliggjort|Udgivet|Dato|Nyhed|Pressemeddelelse)(?:\s+den)?\s*:?\s*)?", re.IGNORECASE
 )
+# A label alone, its date in the next element ("Publiceret" + <span data-date>): part of the date line.
+_LABEL_ONLY = re.compile(r"^(?:Publiceret|Offentliggjort|Udgivet|Dato)(?:\s+den)?\s*:?$", re.IGNORECASE)
+# A header line "19.8.2024 13:36:03 CEST | Esbjerg Kommune | Pressemeddelelse" (Via Ritzau).
+_HEADER_SEPARATOR = " | "
+# How many blocks just before the <h1> may hold the date line (a header above the title).
+_PRE_H1_WINDOW = 3
 _UPDATED_BY = re.compile(r"^Opdateret af\s+(?P<rest>.+)$", re.IGNORECASE)
 _UPDATED = re.compile(
     r"^(?:Senest opdateret|Sidst opdateret|Opdateret|Siden er sidst ændret|Sidst ændret|Last Updated On)"
@@ -183,6 +191,37 @@ def _xpath_values(root: HtmlElement, xpath: str) -> Iterator[tuple[str, str]]:
             yield f"selector:{xpath}", value
 
 
+def _marked_date(h1: HtmlElement | None) -> str | None:
+    """The machine-readable date (``<time datetime>``, ``data-date``) between the heading and the
+    body: the first one after the ``<h1>`` (or after its wrapper), outside page chrome, before the
+    first paragraph of prose. Dates further down (related news, events) are never the page's own."""
+    el = h1
+    for _ in range(3):  # the heading, its wrapper, the wrapper's wrapper; never beyond the article
+        if el is None:
+            return None
+        for sibling in el.itersiblings():
+            for node in sibling.iter():
+                if not isinstance(node.tag, str):
+                    continue
+                if node.tag == "p" and len(node.text_content().split()) >= _LEAD_MIN_WORDS:
+                    return None
+                value = (node.get("datetime") if node.tag == "time" else node.get("data-date")) or ""
+                chrome = any(_is_chrome(a, in_article=True, keep=set()) for a in (node, *node.iterancestors()))
+                if value.strip() and not chrome:
+                    return value.strip()
+        parent = el.getparent()
+        if parent is None or parent.tag in ("article", "main", "body"):
+            return None
+        el = parent
+    return None
+
+
+def _header_date(line: str) -> str | None:
+    """The date line inside a ``date | source | kind`` header, or the line itself if it is one."""
+    head = line.split(_HEADER_SEPARATOR, 1)[0] if _HEADER_SEPARATOR in line else line
+    return line if is_dateline(head) else None
+
+
 def is_dateline(line: str) -> bool:
     """Tell whether a line is a date and nothing else, optionally labelled.
 
@@ -253,13 +292,17 @@ def read_signals(
 
     blocks_after_h1 = 0
     prose_seen = False
+    before_h1: list[str] = []
     for block in _content_lines(root, h1):
         if not block.after_h1:
+            before_h1 = [*before_h1[1 - _PRE_H1_WINDOW :], block.text]
             continue
         line = block.text
         blocks_after_h1 += 1
-        if sig.dateline is None and blocks_after_h1 <= dateline_window and is_dateline(line):
+        if sig.dateline is None and blocks_after_h1 <= dateline_window and _header_date(line):
             sig.dateline = line
+            continue
+        if _LABEL_ONLY.match(line):
             continue
         if sig.updated_by is None and (m := _UPDATED_BY.match(line)) and (split := split_updated_by(m["rest"])):
             sig.updated_line, (sig.updated_by, sig.updated_date) = line, split
@@ -293,6 +336,11 @@ def read_signals(
         sig.published_candidates.append(("jsonld", ld_published))
     if isinstance(ld_updated, str):
         sig.updated_candidates.append(("jsonld", ld_updated))
+    if (marked := _marked_date(h1)) is not None:
+        sig.published_candidates.append(("time", marked))
+    if sig.dateline is None and h1 is not None:
+        # A header line above the title ("19.8.2024 13:36:03 CEST | Esbjerg Kommune | …").
+        sig.dateline = next((line for line in reversed(before_h1) if _header_date(line)), None)
     if sig.dateline:
         sig.published_candidates.append(("dateline", sig.dateline))
     if sig.updated_date:

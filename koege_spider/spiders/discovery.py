@@ -19,6 +19,7 @@ from koege_spider.feeds import feed_links, parse_feed
 from koege_spider.listings import (
     JsonListingPage,
     card_links,
+    choose_links,
     csrf_token,
     expand_years,
     json_listing_url,
@@ -88,13 +89,13 @@ class MoreDiscovery:
         real = self.site_urls[site].real_url(response.url)
         return response if real == response.url else response.replace(url=real)
 
-    def card_dates(self, site: str, response: TextResponse) -> list[tuple[str, str | None]]:
-        """(article URL, card date) for the cards of a listing page (none without cards)."""
+    def listing_links(self, site: str, response: TextResponse, generic: list[str]) -> list[tuple[str, str | None]]:
+        """(article URL, card date) of a listing page: its cards' links, else every article link."""
         profile = self.profiles[site]
         found = card_links(response.selector, response.url, self.site_urls[site], profile.listing)
         if found:
             self.crawler.stats.inc_value("koege/listing/cards", len(found))
-        return found
+        return choose_links(generic, found)
 
     def listing_extras(self, site: str, response: TextResponse) -> Iterator[scrapy.Request]:
         """From a listing's first page: the feeds it announces and the POSTed listing pages."""

@@ -128,15 +128,13 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
         profile = self.profiles[site]
         response = self.listing_response(site, response)
         page = ListingPage(response, self.site_urls[site], profile.discovery.pagination_params)
-        cards = self.card_dates(site, response)
-        links = list(dict.fromkeys([*page.article_links(), *(link for link, _ in cards)]))
+        links = self.listing_links(site, response, page.article_links())
         stats.inc_value("koege/listing/ok")
         stats.inc_value("koege/listing/links", len(links))
         if not links:
             stats.inc_value("koege/listing/empty")
             logger.warning("Listing %s links no articles", response.url)
-        dates = dict(cards)
-        yield from self.article_requests(site, [(link, dates.get(link)) for link in links])
+        yield from self.article_requests(site, links)
         depth = response.meta.get("koege_listing_page", 1)
         if depth == 1:
             yield from self.listing_extras(site, response)
