@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import Stemmer
@@ -48,6 +48,18 @@ class Matcher:
 
     stems: frozenset[str]
     prefixes: tuple[str, ...]
+    _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def build(cls, stems: frozenset[str], prefixes: tuple[str, ...]) -> Matcher:
+        """A matcher with the regular expression that finds candidate words fast."""
+        starts = sorted(set(stems) | set(prefixes), key=len, reverse=True)
+        pattern = (
+            re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, starts)) + r")[^\W_]*", re.IGNORECASE)
+            if starts
+            else None
+        )
+        return cls(stems, prefixes, pattern)
 
     def matches(self, word: str, stem: str) -> bool:
         """True when a word (lowercase) with this stem is one the query asked for."""
@@ -90,67 +102,70 @@ class DanishAnalyzer:
             Segments whose texts joined give ``text`` back (NFC-normalised).
         """
         text = unicodedata.normalize("NFC", text)
-        spans = self._hits(text, matcher)
-        return _segments(text, 0, len(text), spans)
+        return _segments(text, 0, len(text), [(a, b) for a, b, _ in self._hits(text, matcher)])
 
-    def snippet(self, text: str, matcher: Matcher, *, words: int = 32) -> list[Segment]:
+    def snippet(self, text: str, matcher: Matcher, *, chars: int = 220) -> list[Segment]:
         """The passage of a text with the most (and the most varied) matches, matches marked.
 
         Args:
             text: the original text (not the stems).
             matcher: what to mark.
-            words: about how many words the passage holds.
+            chars: about how long the passage is.
 
         Returns:
-            Segments; an ellipsis starts or ends the passage where the text goes on. The start
-            of the text when nothing matches.
+            Segments on one line; an ellipsis starts or ends the passage where the text goes
+            on. The start of the text when nothing matches.
         """
         text = unicodedata.normalize("NFC", text)
-        tokens = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        if not tokens:
-            return [Segment(text[:300], False)] if text else []
-        hit_index = self._hit_indexes(text, tokens, matcher)
-        first = _best_window(hit_index, len(tokens), words)
-        last = min(len(tokens), first + words) - 1
-        start = 0 if first == 0 else tokens[first][0]
-        end = len(text) if last == len(tokens) - 1 else tokens[last][1]
-        spans = [tokens[i] for i in sorted(hit_index) if first <= i <= last]
-        pieces = _segments(text, start, end, spans)
-        # One line: paragraphs and runs of spaces collapse.
-        pieces = [Segment(re.sub(r"\s+", " ", p.text), p.hit) for p in pieces]
+        hits = self._hits(text, matcher)
+        start = _best_start(hits, chars)
+        start = _word_start(text, start)
+        end = min(len(text), start + chars)
+        if end < len(text):
+            space = text.rfind(" ", start, end)
+            end = space if space > start else end
+        spans = [(a, min(b, end)) for a, b, _ in hits if a >= start and a < end]
+        pieces = [Segment(re.sub(r"\s+", " ", p.text), p.hit) for p in _segments(text, start, end, spans)]
         if start > 0:
             pieces.insert(0, Segment("… ", False))
         if end < len(text):
             pieces.append(Segment(" …", False))
         return pieces
 
-    def _hit_indexes(self, text: str, tokens: list[tuple[int, int]], matcher: Matcher) -> dict[int, str]:
-        lowered = [text[a:b].lower() for a, b in tokens]
-        stems = self._stemmer.stemWords(lowered)
-        return {i: s for i, (w, s) in enumerate(zip(lowered, stems, strict=True)) if matcher.matches(w, s)}
+    def _hits(self, text: str, matcher: Matcher) -> list[tuple[int, int, str]]:
+        """(start, end, stem) of every word in the text the matcher accepts, in order."""
+        if matcher._pattern is None:
+            return []
+        found = []
+        for m in matcher._pattern.finditer(text):
+            word = m.group().lower()
+            stem = self.stem(word)
+            if matcher.matches(word, stem):
+                found.append((m.start(), m.end(), stem))
+        return found
 
-    def _hits(self, text: str, matcher: Matcher) -> list[tuple[int, int]]:
-        tokens = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        return [tokens[i] for i in sorted(self._hit_indexes(text, tokens, matcher))]
+
+def _word_start(text: str, at: int) -> int:
+    while at > 0 and not (text[at - 1].isspace()):
+        at -= 1
+    return at
 
 
-def _best_window(hits: dict[int, str], n_tokens: int, size: int) -> int:
-    """First token of the window of ``size`` tokens with the most distinct, then most, hits."""
+def _best_start(hits: list[tuple[int, int, str]], size: int) -> int:
+    """Where to start a passage of ``size`` characters holding the most distinct, then most, hits."""
     if not hits:
         return 0
-    positions = sorted(hits)
-    best, best_key = 0, (-1, -1)
-    lo = 0
-    for hi, pos in enumerate(positions):
-        while positions[lo] <= pos - size:
+    best, best_key, lo = 0, (-1, -1), 0
+    for hi, (_start, end, _stem) in enumerate(hits):
+        while hits[lo][0] <= end - size:
             lo += 1
-        inside = positions[lo : hi + 1]
-        key = (len({hits[p] for p in inside}), len(inside))
+        inside = hits[lo : hi + 1]
+        key = (len({h[2] for h in inside}), len(inside))
         if key > best_key:
             best_key = key
-            # Centre the window's hits, so they read in context.
-            best = max(0, positions[lo] - (size - (pos - positions[lo] + 1)) // 2)
-    return min(best, max(0, n_tokens - size)) if n_tokens > size else 0
+            # Centre the hits, so they read in context.
+            best = max(0, hits[lo][0] - (size - (end - hits[lo][0])) // 2)
+    return best
 
 
 def _segments(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[Segment]:

@@ -282,7 +282,7 @@ def matcher_for(node: Node, analyzer: DanishAnalyzer) -> Matcher:
         stems.update(analyzer.stems(words))
 
     visit(node)
-    return Matcher(frozenset(stems), tuple(sorted(set(prefixes))))
+    return Matcher.build(frozenset(stems), tuple(sorted(set(prefixes))))
 
 
 def to_fts5(node: Node, analyzer: DanishAnalyzer) -> str:

@@ -248,7 +248,7 @@ def _hits(conn: Any, ranked: list[Any], node: Node | None, analyzer: DanishAnaly
             params,
         )
     }
-    matcher = matcher_for(node, analyzer) if node is not None else Matcher(frozenset(), ())
+    matcher = matcher_for(node, analyzer) if node is not None else Matcher.build(frozenset(), ())
     hits = []
     for doc_id, score, site, section in ranked:
         row = rows.get(doc_id)

@@ -1,0 +1,260 @@
+"""Search and export benchmark on a generated archive of 100,000 Danish articles.
+
+Reports, in one run on the same archive:
+- writing the archive through ``ArchiveWriter`` (which keeps the Danish index current), and a
+  full index rebuild;
+- search latency (p50/p95, ms) for a fixed mix of 50 Danish queries (mostly selective words,
+  some very common ones like ``kommune``; top 20 with snippets and the total count), against the
+  baseline of the same FTS5 MATCH with no ranking, snippets or count;
+- export rows/s per format against the baseline of only reading the rows, and peak memory
+  (max RSS of a fresh process) at 20,000 and at 100,000 rows: flat memory means streaming.
+
+Targets (issue 6): p50 ≤ 20 ms, p95 ≤ 100 ms; CSV, JSONL, Parquet ≥ 50,000 rows/s; XLSX ≥ 5,000
+rows/s; memory that does not grow with the row count.
+
+    .venv/bin/python bench/search.py [--articles 100000] [--db PATH (reused when it exists)]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import itertools
+import json
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from archive.db import open_archive  # noqa: E402
+from archive.export import FORMATS  # noqa: E402
+from archive.fts import rebuild_index  # noqa: E402
+from archive.queries import export_rows  # noqa: E402
+from archive.search import SearchFilters, search_page  # noqa: E402
+from archive.store import ArchiveWriter, CaptureRecord, VersionRecord  # noqa: E402
+
+MIRROR = ROOT / "koege_spider" / "mirrors" / "koege"
+COMMON = ["kommune", "kommunen", "borgere", "byrådet", "køge", "og", "at", "der", "skal", "nye"]
+SELECTIVE_STEMS = ["affald", "cykelsti", "havn", "skole", "klima", "bibliotek", "lokalplan", "budget", "vand", "strand"]
+SECTIONS = ["nyheder", "pressemeddelelser"]
+
+
+def _vocabulary(rng: random.Random) -> list[str]:
+    """Danish words from the bundled koege.dk mirror, plus compounds of them (Zipf-ordered later)."""
+    words: set[str] = set()
+    for page in MIRROR.rglob("*.html"):
+        text = re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8", errors="replace"))
+        words.update(w.lower() for w in re.findall(r"[A-Za-zÆØÅæøå]{3,}", text))
+    base = sorted(words)
+    nouns = [w for w in base if len(w) >= 5]
+    compounds = {
+        a + rng.choice(["", "s"]) + b for a, b in zip(rng.choices(nouns, k=30000), rng.choices(nouns, k=30000))
+    }
+    vocab = COMMON + [w for w in base if w not in COMMON] + sorted(compounds)
+    rng.shuffle(vocab[len(COMMON) :])
+    return vocab
+
+
+def _queries(vocab: list[str]) -> list[tuple[str, SearchFilters]]:
+    """50 fixed queries: 34 selective, 8 medium, 5 very common, 3 filtered."""
+    none = SearchFilters()
+    selective = [vocab[i] for i in range(2000, 2000 + 22 * 97, 97)]
+    medium = [vocab[i] for i in range(40, 200, 20)]
+    queries = [(w, none) for w in selective]
+    queries += [(f"{s}*", none) for s in SELECTIVE_STEMS[:6]]
+    queries += [('"grøn vækst"', none), ('"nye boliger"', none), ("affald* OR genbrug", none)]
+    queries += [("skole -lærere", none), ("delegationen", none), ("vækstområdet", none)]
+    queries += [(w, none) for w in medium]
+    queries += [(w, none) for w in ["kommune", "kommunen", "borgere", "byrådet", "køge"]]
+    queries += [
+        ("affald*", SearchFilters(since="2018", until="2021")),
+        ("kommune", SearchFilters(section="pressemeddelelser")),
+        ("havn", SearchFilters(site="koege", since="2020")),
+    ]
+    assert len(queries) == 50, len(queries)
+    return queries
+
+
+def generate(db_url: str, articles: int, seed: int = 7) -> float:
+    """Write ``articles`` generated articles through ArchiveWriter; returns seconds."""
+    rng = random.Random(seed)
+    vocab = _vocabulary(rng)
+    weights = list(itertools.accumulate(1.0 / (rank + 8) ** 1.05 for rank in range(len(vocab))))
+    archive = open_archive(db_url)
+    writer = ArchiveWriter(archive, batch_size=500, max_seconds=1e9)
+    writer.ensure_site("koege", "Køge Kommune", "https://www.koege.dk")
+    t0 = time.perf_counter()
+    start = dt.datetime(2012, 1, 1, tzinfo=dt.UTC)
+    for i in range(articles):
+        words = rng.choices(vocab, cum_weights=weights, k=rng.randint(150, 450))
+        if i % 7 == 0:
+            at = rng.randrange(len(words))
+            words[at:at] = ["grøn", "vækst"]
+        title_words = rng.choices(vocab, cum_weights=weights, k=rng.randint(4, 9))
+        sentences = [" ".join(words[j : j + 12]).capitalize() + "." for j in range(0, len(words), 12)]
+        text = "\n".join(" ".join(sentences[j : j + 4]) for j in range(0, len(sentences), 4))
+        title = " ".join(title_words).capitalize()
+        lead = sentences[0]
+        published = start + dt.timedelta(hours=i * 122_000 // articles * 1)
+        url = f"https://www.koege.dk/om-koege-kommune/{SECTIONS[i % 5 == 0]}/artikel-{i}"
+        body = f"<html><body><h1>{title}</h1><p>{text}</p></body></html>".encode()
+        writer.add(
+            site_key="koege",
+            run_id=None,
+            capture=CaptureRecord(url, url, start + dt.timedelta(seconds=i), 200, {}, "text/html", "utf-8", body),
+            version=VersionRecord(
+                title=title,
+                lead=lead,
+                text=text,
+                content_hash=hashlib.sha256(text.encode()).hexdigest(),
+                extractor="bench",
+                published=published.date().isoformat(),
+                published_precision="day",
+                published_source="bench",
+            ),
+            outcome="new",
+        )
+        if i % 10000 == 9999:
+            print(f"  … {i + 1:,} articles", file=sys.stderr)
+    writer.flush()
+    archive.close()
+    return time.perf_counter() - t0
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def bench_search(db_url: str, rounds: int = 3) -> dict[str, object]:
+    """Latency of the 50-query mix (ranked, snippets, counted) against bare FTS5 matching."""
+    from sqlalchemy import text
+
+    from archive.analysis import DanishAnalyzer
+    from archive.querylang import parse_query, to_fts5
+
+    archive = open_archive(db_url)
+    rng = random.Random(7)
+    queries = _queries(_vocabulary(rng))
+    analyzer = DanishAnalyzer()
+    for q, f in queries:  # warm the page cache once
+        search_page(archive, q, f)
+    full, bare, per_query = [], [], []
+    for _ in range(rounds):
+        for q, f in queries:
+            t0 = time.perf_counter()
+            result = search_page(archive, q, f, limit=20)
+            full.append((time.perf_counter() - t0) * 1000)
+            per_query.append((full[-1], q, result.total))
+            match = to_fts5(parse_query(q), analyzer)
+            t0 = time.perf_counter()
+            with archive.engine.connect() as conn:
+                conn.execute(
+                    text("SELECT rowid FROM documents_fts WHERE documents_fts MATCH :m LIMIT 20"), {"m": match}
+                ).all()
+            bare.append((time.perf_counter() - t0) * 1000)
+    archive.close()
+    slowest = sorted(per_query, reverse=True)[:5]
+    return {
+        "queries": len(queries),
+        "samples": len(full),
+        "p50_ms": round(_percentile(full, 50), 2),
+        "p95_ms": round(_percentile(full, 95), 2),
+        "max_ms": round(max(full), 2),
+        "baseline_bare_match_p50_ms": round(_percentile(bare, 50), 2),
+        "ratio_p50_vs_bare_match": round(_percentile(full, 50) / max(_percentile(bare, 50), 1e-6), 1),
+        "slowest": [{"ms": round(ms, 1), "query": q, "matches": n} for ms, q, n in slowest],
+    }
+
+
+def export_one(db_url: str, fmt: str, rows: int, out: Path) -> dict[str, object]:
+    """Export ``rows`` rows in one format (run in a fresh process, so max RSS is this export's)."""
+    archive = open_archive(db_url)
+    stream = itertools.islice(export_rows(archive), rows)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    if fmt == "read-only":
+        count = sum(1 for _ in stream)
+    elif fmt in ("parquet", "xlsx"):
+        count = FORMATS[fmt](stream, out)
+    else:
+        with out.open("w", encoding="utf-8", newline="") as f:
+            count = FORMATS[fmt](stream, f)
+    seconds = time.perf_counter() - t0
+    archive.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "format": fmt,
+        "rows": count,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(count / seconds),
+        "max_rss_mib": round(peak / 1024, 1),
+        "rss_growth_mib": round((peak - before) / 1024, 1),
+    }
+
+
+def bench_exports(db_url: str, work: Path, sizes: list[int]) -> list[dict[str, object]]:
+    results = []
+    for fmt in ["read-only", *FORMATS]:
+        for rows in sizes:
+            out = work / f"export-{rows}.{fmt}"
+            done = subprocess.run(
+                [sys.executable, __file__, "--export-one", fmt, "--rows", str(rows), "--db", db_url, "--out", str(out)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results.append(json.loads(done.stdout))
+            out.unlink(missing_ok=True)
+            print(
+                f"  export {fmt:<9} {rows:>7,} rows: {results[-1]['rows_per_s']:>8,} rows/s, "
+                f"max RSS {results[-1]['max_rss_mib']} MiB",
+                file=sys.stderr,
+            )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--db", help="Archive file to use (generated when missing, reused when present).")
+    parser.add_argument("--export-one", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.export_one:
+        print(json.dumps(export_one(args.db, args.export_one, args.rows, Path(args.out))))
+        return
+    work = Path(tempfile.mkdtemp(prefix="koege-bench-search-"))
+    path = Path(args.db) if args.db else work / "archive.sqlite"
+    db_url = f"sqlite:///{path}"
+    report: dict[str, object] = {"articles": args.articles}
+    if not path.exists():
+        print(f"Writing {args.articles:,} generated articles …", file=sys.stderr)
+        seconds = generate(db_url, args.articles)
+        report["write_s"] = round(seconds, 1)
+        report["write_articles_per_s"] = round(args.articles / seconds)
+    archive = open_archive(db_url)
+    t0 = time.perf_counter()
+    rebuild_index(archive, notify=lambda m: print("  " + m, file=sys.stderr))
+    report["index_rebuild_s"] = round(time.perf_counter() - t0, 1)
+    archive.close()
+    print("Searching …", file=sys.stderr)
+    report["search"] = bench_search(db_url)
+    print("Exporting …", file=sys.stderr)
+    report["exports"] = bench_exports(db_url, work, [20_000, args.articles])
+    report["db_mib"] = round(path.stat().st_size / 2**20, 1)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
