@@ -165,6 +165,11 @@ def find_document(archive: Archive, url_or_id: str) -> DocumentView | None:
         else:
             candidates = [url_or_id, url_or_id.rstrip("/"), url_or_id.split("#")[0]]
             doc = session.scalar(select(Document).where(Document.url.in_(candidates)))
+            if doc is None:  # a redirect source or a URL whose page names another as canonical
+                from archive.models import UrlAlias
+
+                alias_of = session.scalar(select(UrlAlias.document_id).where(UrlAlias.url.in_(candidates)).limit(1))
+                doc = session.get(Document, alias_of) if alias_of else None
             if doc is None:
                 from archive.models import Capture
 
@@ -267,8 +272,10 @@ def export_rows(
         stmt = stmt.where(func.substr(Version.published, 1, len(until)) <= until)
     if document_ids is not None:
         stmt = stmt.where(Document.id.in_(document_ids))
-    with archive.reading() as session:
-        for row in session.execute(stmt.execution_options(yield_per=batch_size)):
-            values = list(row)
-            values[-2], values[-1] = utc_iso(values[-2]), utc_iso(values[-1])
+    # Core rows on a plain connection (no ORM loading): exports read 100,000s of rows.
+    with archive.engine.connect() as conn:
+        result = conn.execution_options(yield_per=batch_size).execute(stmt)
+        for *values, first, last in result.tuples():
+            values.append(utc_iso(first))
+            values.append(utc_iso(last))
             yield dict(zip(EXPORT_COLUMNS, values, strict=True))

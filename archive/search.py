@@ -138,6 +138,7 @@ class _Plan:
     score: str
     params: dict[str, Any]
     node: Node | None
+    fts_only: bool = False
 
 
 def _plan(archive: Archive, query: str, filters: SearchFilters, analyzer: DanishAnalyzer) -> _Plan:
@@ -170,7 +171,8 @@ def _plan(archive: Archive, query: str, filters: SearchFilters, analyzer: Danish
         if until:
             where.append(f"substr(x.{col}, 1, {len(until)}) <= :{prefix}until")
             params[f"{prefix}until"] = until
-    return _Plan(source, " AND ".join(where) or "1 = 1", score, params, node)
+    fts_only = archive.is_sqlite and node is not None and len(where) == 1
+    return _Plan(source, " AND ".join(where) or "1 = 1", score, params, node, fts_only)
 
 
 def _order(plan: _Plan, sort: str, is_sqlite: bool) -> str:
@@ -228,7 +230,10 @@ def search_page(
         ranked = conn.execute(text(sql), params).all()
         total = -1
         if count:
-            total = int(conn.scalar(text(f"SELECT count(*) FROM {plan.source} WHERE {plan.where}"), plan.params) or 0)
+            counted = (
+                "documents_fts WHERE documents_fts MATCH :fts" if plan.fts_only else f"{plan.source} WHERE {plan.where}"
+            )
+            total = int(conn.scalar(text(f"SELECT count(*) FROM {counted}"), plan.params) or 0)
         hits = _hits(conn, ranked, plan.node, analyzer)
     return SearchResult(query, filters.validate(), sort, total, offset, hits)
 

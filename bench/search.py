@@ -25,7 +25,6 @@ import json
 import random
 import re
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,8 @@ def _vocabulary(rng: random.Random) -> list[str]:
     base = sorted(words)
     nouns = [w for w in base if len(w) >= 5]
     compounds = {
-        a + rng.choice(["", "s"]) + b for a, b in zip(rng.choices(nouns, k=30000), rng.choices(nouns, k=30000))
+        a + rng.choice(["", "s"]) + b
+        for a, b in zip(rng.choices(nouns, k=30000), rng.choices(nouns, k=30000), strict=True)
     }
     vocab = COMMON + [w for w in base if w not in COMMON] + sorted(compounds)
     rng.shuffle(vocab[len(COMMON) :])

@@ -63,3 +63,14 @@ def test_any_text_is_a_message_or_a_valid_fts5_query(fts: sqlite3.Connection, qu
     except QueryError:
         return
     fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts5(node, DanishAnalyzer()),)).fetchone()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["archive.analysis", "archive.querylang", "archive.fts", "archive.search", "archive.export_files", "archive.web"],
+)
+def test_search_layer_public_names(name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(name)
+    assert module.__all__ and all(hasattr(module, n) and not n.startswith("_") for n in module.__all__)
