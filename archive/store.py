@@ -1,20 +1,22 @@
-"""The archive's write path: runs, documents, versions and captures, written in batches."""
+"""The archive's write path: documents, versions, captures and what the server said, in batches."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from archive.models import Capture, CrawlRun, Document, Payload, Site, Version
+from archive.lifecycle import DocState, LifeLog, load_states, write_states
+from archive.models import Capture, Document, Payload, Site, UrlAlias, Version
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from sqlalchemy.engine import Connection
 
     from archive.db import Archive
@@ -24,15 +26,16 @@ __all__ = [
     "CaptureRecord",
     "KnownDocument",
     "Outcome",
-    "RunCounts",
     "VersionRecord",
     "WriteFailed",
-    "finish_run",
     "known_documents",
-    "start_run",
 ]
 
-Outcome = Literal["new", "changed", "unchanged", "duplicate"]
+#: How a page is archived: the first four come from dedup (a fetched and extracted page); the
+#: last two are observations made without extraction (a 304 answer; a 404/410 on a known page).
+#: ``unchanged`` is also the observation of a payload identical to the last capture.
+Outcome = Literal["new", "changed", "unchanged", "duplicate", "not_modified", "removed"]
+_WITHOUT_VERSION = ("unchanged", "not_modified", "removed")
 
 
 class WriteFailed(Exception):
@@ -51,6 +54,10 @@ class CaptureRecord:
     content_type: str | None
     encoding: str | None
     body: bytes
+    #: Other URLs that led here: (canonical URL, ``redirect`` or ``rel_canonical``).
+    aliases: tuple[tuple[str, str], ...] = ()
+    #: The ``<lastmod>`` a sitemap gave for the URL when it was fetched.
+    sitemap_lastmod: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +90,7 @@ class KnownDocument:
     id: int
     content_hash: str
     version: int
-
-
-@dataclass(slots=True)
-class RunCounts:
-    """Totals of one crawl run."""
-
-    pages_fetched: int = 0
-    listings_read: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    skipped: int = 0
-    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    removed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,134 +104,25 @@ class _Pending:
 
 
 @dataclass(slots=True)
-class _DocState:
-    id: int
-    latest_version: int
-    last_seen: dt.datetime
-    dirty: bool = False
-
-
-@dataclass(slots=True)
 class _VersionState:
     id: int
     content_hash: str
     last_seen: dt.datetime
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def start_run(
-    archive: Archive,
-    *,
-    sites: list[str],
-    software_version: str,
-    base_url: str | None = None,
-    log_file: str | None = None,
-    started_at: dt.datetime | None = None,
-) -> int:
-    """Record the start of a crawl run (status ``running``).
-
-    Args:
-        archive: the open archive.
-        sites: profile keys crawled.
-        software_version: koege-archive's version.
-        base_url: the mirror origin, if crawling one.
-        log_file: where the crawl's log is written, if to a file.
-        started_at: the start time (now by default).
-
-    Returns:
-        The run id.
-
-    Raises:
-        WriteFailed: when the archive cannot be written.
-    """
-    try:
-        with archive.writing() as session:
-            run = CrawlRun(
-                sites=",".join(sites),
-                started_at=started_at or _utcnow(),
-                status="running",
-                base_url=base_url,
-                log_file=log_file,
-                software_version=software_version,
-                skipped_reasons={},
-                stats={},
-            )
-            session.add(run)
-            session.flush()
-            return run.id
-    except OperationalError as exc:
-        raise WriteFailed(f"cannot record the crawl run: {exc.orig}") from exc
-
-
-def finish_run(
-    archive: Archive,
-    run_id: int,
-    *,
-    status: str,
-    finish_reason: str,
-    counts: RunCounts,
-    stats: dict[str, Any],
-    message: str | None = None,
-    finished_at: dt.datetime | None = None,
-) -> None:
-    """Record the end of a crawl run with its counts.
-
-    Args:
-        archive: the open archive.
-        run_id: the id :func:`start_run` returned.
-        status: ``finished`` or ``failed``.
-        finish_reason: Scrapy's finish reason (``finished``, ``shutdown``, …).
-        counts: the run's totals.
-        stats: the crawl's stats (values made JSON-safe here).
-        message: what went wrong, for a failed run.
-        finished_at: the end time (now by default).
-
-    Raises:
-        WriteFailed: when the archive cannot be written.
-    """
-    safe_stats = {
-        k: (v if isinstance(v, int | float | str | bool) or v is None else str(v)) for k, v in sorted(stats.items())
-    }
-    try:
-        with archive.writing() as session:
-            session.execute(
-                update(CrawlRun)
-                .where(CrawlRun.id == run_id)
-                .values(
-                    status=status,
-                    finish_reason=finish_reason,
-                    finished_at=finished_at or _utcnow(),
-                    message=message,
-                    pages_fetched=counts.pages_fetched,
-                    listings_read=counts.listings_read,
-                    new=counts.new,
-                    changed=counts.changed,
-                    unchanged=counts.unchanged,
-                    failed=counts.failed,
-                    skipped=counts.skipped,
-                    skipped_reasons=dict(sorted(counts.skipped_reasons.items())),
-                    stats=safe_stats,
-                )
-            )
-    except OperationalError as exc:
-        raise WriteFailed(f"cannot record the end of run {run_id}: {exc.orig}") from exc
-
-
 def known_documents(archive: Archive, site_key: str) -> dict[str, KnownDocument]:
-    """Return the latest content hash of every document of a site, by URL.
+    """Return the latest content hash of every document of a site, by URL and by alias URL.
 
     Args:
         archive: the open archive.
         site_key: profile key.
 
     Returns:
-        Known documents by canonical URL.
+        Known documents by canonical URL; an alias URL (a redirect source, a trusted
+        rel=canonical) maps to the document it leads to.
     """
     stmt = (
-        select(Document.url, Document.id, Version.content_hash, Version.version)
+        select(Document.url, Document.id, Version.content_hash, Version.version, Document.removed_at)
         .join(Site, Site.id == Document.site_id)
         .join(
             Version,
@@ -246,14 +131,29 @@ def known_documents(archive: Archive, site_key: str) -> dict[str, KnownDocument]
         .where(Site.key == site_key)
     )
     with archive.reading() as session:
-        return {url: KnownDocument(id=doc_id, content_hash=h, version=v) for url, doc_id, h, v in session.execute(stmt)}
+        rows = session.execute(stmt)
+        known = {
+            url: KnownDocument(id=doc_id, content_hash=h, version=v, removed=removed_at is not None)
+            for url, doc_id, h, v, removed_at in rows
+        }
+        by_id = {doc.id: doc for doc in known.values()}
+        for url, doc_id in session.execute(
+            select(UrlAlias.url, UrlAlias.document_id)
+            .join(Document, Document.id == UrlAlias.document_id)
+            .join(Site, Site.id == Document.site_id)
+            .where(Site.key == site_key)
+        ):
+            if url not in known and doc_id in by_id:
+                known[url] = by_id[doc_id]
+        return known
 
 
 class ArchiveWriter:
     """Buffers archived pages and writes them in short ``BEGIN IMMEDIATE`` transactions.
 
-    Use one per crawl: :meth:`ensure_site`, :meth:`known_documents`, then :meth:`add` per page;
-    writes happen every ``batch_size`` pages or ``max_seconds``, and on :meth:`flush`.
+    Use one per crawl: :meth:`ensure_site`, then :meth:`add` per page; writes happen every
+    ``batch_size`` pages or ``max_seconds``, and on :meth:`flush`. Each capture is written with
+    what it says about its document (validators, removal, a move) in the same transaction.
     """
 
     def __init__(self, archive: Archive, *, batch_size: int = 50, max_seconds: float = 10.0) -> None:
@@ -319,13 +219,15 @@ class ArchiveWriter:
             run_id: the crawl run.
             capture: what the server sent.
             version: the extraction (required for ``new``/``changed``/``duplicate``).
-            outcome: how dedup classified the page.
+            outcome: how dedup classified the page, or an observation made without extraction
+                (``unchanged`` for an identical payload, ``not_modified`` for a 304,
+                ``removed`` for a 404/410 of a known document).
             duplicate_of: for ``duplicate``, the URL of the document with the same text.
 
         Raises:
             WriteFailed: when a batch could not be written.
         """
-        if outcome != "unchanged" and version is None:
+        if outcome not in _WITHOUT_VERSION and version is None:
             raise ValueError(f"a {outcome} page needs a version")
         self._pending.append(_Pending(site_key, run_id, capture, version, outcome, duplicate_of))
         if self._oldest is None:
@@ -359,20 +261,21 @@ class ArchiveWriter:
         # Core statements executed many rows at a time, not the ORM unit of work: this runs on
         # the crawl's reactor thread, where every millisecond per page is a millisecond of crawl.
         urls = {p.capture.canonical_url for p in batch} | {p.duplicate_of for p in batch if p.duplicate_of}
-        docs = {
-            url: _DocState(doc_id, latest, last_seen)
-            for doc_id, url, latest, last_seen in conn.execute(
-                select(Document.id, Document.url, Document.latest_version, Document.last_seen).where(
-                    Document.url.in_(urls)
-                )
-            )
-        }
+        urls |= {alias for p in batch for alias, _ in p.capture.aliases}
+        docs = load_states(conn, urls)
+        log = LifeLog()
+        self._follow_moves(batch, docs, log)
+        # An observation is about a document the archive holds; one it lost meanwhile is moot.
+        batch = [p for p in batch if p.outcome not in ("not_modified", "removed") or p.capture.canonical_url in docs]
+        if not batch:
+            return
+        ids = sorted({d.id for d in docs.values()})
         latest = {
             doc_id: _VersionState(vid, content_hash, last_seen)
             for vid, doc_id, content_hash, last_seen in conn.execute(
                 select(Version.id, Version.document_id, Version.content_hash, Version.last_seen)
                 .join(Document, Document.id == Version.document_id)
-                .where(Document.url.in_(urls), Version.version == Document.latest_version)
+                .where(Document.id.in_(ids), Version.version == Document.latest_version)
             )
         }
         self._insert_documents(conn, batch, docs)
@@ -401,13 +304,28 @@ class ArchiveWriter:
         )
         versions: list[dict[str, Any]] = []
         seen_again: dict[int, dt.datetime] = {}
-        for page, capture_id in zip(batch, capture_ids, strict=True):
+        for page, capture_id, digest in zip(batch, capture_ids, digests, strict=True):
             cap, version = page.capture, page.version
             doc = docs[cap.canonical_url]
-            if cap.fetched_at > doc.last_seen:
-                doc.last_seen, doc.dirty = cap.fetched_at, True
+            removed = page.outcome == "removed"
+            doc.answered(
+                at=cap.fetched_at,
+                status=cap.http_status,
+                headers=cap.headers,
+                digest=None if removed else digest,
+                sitemap_lastmod=cap.sitemap_lastmod,
+                run_id=page.run_id,
+                url=cap.canonical_url,
+                log=log,
+            )
+            for alias, reason in cap.aliases:
+                holder = docs.get(alias)
+                if alias != doc.url and (holder is None or holder.id == doc.id):
+                    log.alias(alias, doc.id, reason, cap.fetched_at)
+            if removed:
+                continue
             current = latest.get(doc.id)
-            if page.outcome == "unchanged" or (
+            if page.outcome in _WITHOUT_VERSION or (
                 current is not None and version is not None and current.content_hash == version.content_hash
             ):
                 if current is not None and cap.fetched_at > current.last_seen:
@@ -415,7 +333,6 @@ class ArchiveWriter:
                 continue
             assert version is not None
             doc.latest_version += 1
-            doc.dirty = True
             versions.append(
                 {
                     "document_id": doc.id,
@@ -437,23 +354,55 @@ class ArchiveWriter:
                 update(Version).where(Version.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
                 [{"b_id": vid, "b_seen": seen} for vid, seen in seen_again.items()],
             )
-        dirty = [{"b_id": d.id, "b_seen": d.last_seen, "b_latest": d.latest_version} for d in docs.values() if d.dirty]
-        if dirty:
-            conn.execute(
-                update(Document)
-                .where(Document.id == bindparam("b_id"))
-                .values(last_seen=bindparam("b_seen"), latest_version=bindparam("b_latest")),
-                dirty,
-            )
+        write_states(conn, {d.id: d for d in docs.values()}.values())
+        log.write(conn)
 
-    def _insert_documents(self, conn: Connection, batch: list[_Pending], docs: dict[str, _DocState]) -> None:
+    @staticmethod
+    def _follow_moves(batch: list[_Pending], docs: dict[str, DocState], log: LifeLog) -> None:
+        """Keep one document when a known URL now leads elsewhere (a redirect, rel=canonical).
+
+        When the new URL has no document yet, the old document takes it (its versions and id
+        stay) and the old URL becomes an alias; when both URLs have documents, the old one gets
+        a ``moved`` event naming where its URL leads now.
+        """
+        for page in batch:
+            cap = page.capture
+            for alias, _reason in cap.aliases:
+                old = docs.get(alias)
+                if old is None or old.url != alias:
+                    continue  # not a document's own URL (unknown, or already an alias)
+                target = docs.get(cap.canonical_url)
+                if target is None:
+                    old.url, old.dirty = cap.canonical_url, True
+                    docs[cap.canonical_url] = old
+                    log.alias(alias, old.id, "moved", cap.fetched_at)
+                    log.event(
+                        old.id,
+                        "moved",
+                        at=cap.fetched_at,
+                        run_id=page.run_id,
+                        url=alias,
+                        detail=f"moved to {cap.canonical_url}",
+                    )
+                elif target.id != old.id and old.last_status != 301:
+                    old.last_status, old.dirty = 301, True
+                    log.event(
+                        old.id,
+                        "moved",
+                        at=cap.fetched_at,
+                        run_id=page.run_id,
+                        url=alias,
+                        detail=f"now leads to {cap.canonical_url} (document {target.id})",
+                    )
+
+    def _insert_documents(self, conn: Connection, batch: list[_Pending], docs: dict[str, DocState]) -> None:
         new: dict[str, dict[str, Any]] = {}
         for page in batch:
             cap = page.capture
             if cap.canonical_url in docs or cap.canonical_url in new:
                 continue
-            if page.outcome == "unchanged":
-                raise WriteFailed(f"an unchanged page has no document in the archive: {cap.canonical_url}")
+            if page.outcome in _WITHOUT_VERSION:
+                raise WriteFailed(f"a page seen again has no document in the archive: {cap.canonical_url}")
             new[cap.canonical_url] = {
                 "site_id": self._site_ids[page.site_key],
                 "url": cap.canonical_url,
@@ -471,7 +420,7 @@ class ArchiveWriter:
             row["duplicate_of_id"] = original.id if original else None
         ids = conn.execute(insert(Document).returning(Document.id, sort_by_parameter_order=True), rows).scalars().all()
         for row, doc_id in zip(rows, ids, strict=True):
-            docs[row["url"]] = _DocState(doc_id, 0, row["first_seen"])
+            docs[row["url"]] = DocState(doc_id, row["url"], 0, row["first_seen"])
         # A duplicate whose original arrived in this same batch.
         late = [
             {"b_id": docs[p.capture.canonical_url].id, "b_dup": docs[p.duplicate_of].id}
@@ -487,8 +436,9 @@ class ArchiveWriter:
                 late,
             )
 
-    def _insert_payloads(self, conn: Connection, batch: list[_Pending]) -> list[str]:
-        digests = [sha256(page.capture.body).hexdigest() for page in batch]
+    def _insert_payloads(self, conn: Connection, batch: list[_Pending]) -> list[str | None]:
+        # A 304 carries no body: its capture has no payload.
+        digests = [None if p.outcome == "not_modified" else sha256(p.capture.body).hexdigest() for p in batch]
         rows = {
             digest: {
                 "digest": digest,
@@ -497,7 +447,10 @@ class ArchiveWriter:
                 "data": zlib.compress(p.capture.body, 6),
             }
             for digest, p in zip(digests, batch, strict=True)
+            if digest is not None
         }
+        if not rows:
+            return digests
         if self._archive.is_sqlite:
             conn.execute(insert(Payload).prefix_with("OR IGNORE"), list(rows.values()))
         else:

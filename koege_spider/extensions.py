@@ -1,4 +1,8 @@
-"""CrawlRunRecorder: a crawl_runs row written when the spider opens and finished when it closes."""
+"""CrawlRunRecorder: a crawl_runs row written when the spider opens and finished when it closes.
+
+Before it finishes the row, it signs the run's new texts and links them to their near-duplicates
+(``archive.duplicates``), so ``koege-archive duplicates`` is current after every crawl.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import ArchiveError, open_archive
-from archive.store import RunCounts, WriteFailed, finish_run, start_run
+from archive.duplicates import link_near_duplicates
+from archive.neardup import MinHasher
+from archive.runs import RunCounts, finish_run, start_run
+from archive.store import WriteFailed
 
 if TYPE_CHECKING:
     from typing import Self
@@ -45,7 +53,11 @@ def run_counts(stats: dict[str, Any]) -> RunCounts:
         listings_read=int(stats.get("koege/listing/ok", 0)) + int(stats.get("koege/sitemap/ok", 0)),
         new=int(stats.get("koege/storage/new", 0)) + int(stats.get("koege/storage/duplicate", 0)),
         changed=int(stats.get("koege/storage/changed", 0)),
-        unchanged=int(stats.get("koege/storage/unchanged", 0)),
+        # Fetched again with the same content: extracted and compared, or an identical payload.
+        unchanged=int(stats.get("koege/storage/unchanged", 0)) + int(stats.get("koege/recrawl/unchanged", 0)),
+        not_modified=int(stats.get("koege/recrawl/not_modified", 0)),
+        removed=int(stats.get("koege/recrawl/removed", 0)),
+        restored=int(stats.get("koege/recrawl/restored", 0)),
         failed=int(stats.get("koege/article/failed", 0)),
         skipped=sum(reasons.values()),
         skipped_reasons=reasons,
@@ -84,10 +96,11 @@ def run_verdict(reason: str, counts: RunCounts, stats: dict[str, Any]) -> tuple[
 class CrawlRunRecorder:
     """Records every crawl in the archive, so a run killed hard is visible as unfinished."""
 
-    def __init__(self, crawler: Crawler, db_url: str, version: str) -> None:
+    def __init__(self, crawler: Crawler, db_url: str, version: str, neardup_threshold: float | None = None) -> None:
         self.crawler = crawler
         self.db_url = db_url
         self.version = version
+        self.neardup_threshold = neardup_threshold
         self.run_id: int | None = None
         self._archive: Archive | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -95,8 +108,10 @@ class CrawlRunRecorder:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        """Build the recorder from ``KOEGE_ARCHIVE_DB``."""
-        return cls(crawler, crawler.settings.get("KOEGE_ARCHIVE_DB"), crawler.settings.get("KOEGE_VERSION"))
+        """Build the recorder from ``KOEGE_ARCHIVE_DB`` and ``KOEGE_NEARDUP_*``."""
+        settings = crawler.settings
+        threshold = settings.getfloat("KOEGE_NEARDUP_THRESHOLD") if settings.getbool("KOEGE_NEARDUP_ENABLED") else None
+        return cls(crawler, settings.get("KOEGE_ARCHIVE_DB"), settings.get("KOEGE_VERSION"), threshold)
 
     def spider_opened(self, spider: Spider) -> None:
         """Write the run row (status ``running``).
@@ -123,6 +138,7 @@ class CrawlRunRecorder:
         """Finish the run row with the counts and the verdict."""
         if self._archive is None or self.run_id is None:
             return
+        self._link_near_duplicates()
         stats = self.crawler.stats.get_stats()
         counts = run_counts(stats)
         status, message = run_verdict(reason, counts, stats)
@@ -140,3 +156,19 @@ class CrawlRunRecorder:
             logger.error("Could not record the end of run %s: %s", self.run_id, exc)
         finally:
             self._archive.close()
+
+    def _link_near_duplicates(self) -> None:
+        stats = self.crawler.stats
+        if self.neardup_threshold is None or self._archive is None or stats.get_value("koege/storage/write_failed"):
+            return
+        try:
+            report = link_near_duplicates(
+                self._archive, run_id=self.run_id, hasher=MinHasher(threshold=self.neardup_threshold)
+            )
+        except SQLAlchemyError as exc:
+            # The links are derived data: the next run (or `koege-archive duplicates`) adds them.
+            stats.inc_value("koege/neardup/failed")
+            logger.warning("Near-duplicates not linked this time: %s", getattr(exc, "orig", None) or exc)
+            return
+        stats.set_value("koege/neardup/signed", report.signed)
+        stats.set_value("koege/neardup/linked", report.linked)

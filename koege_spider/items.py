@@ -5,7 +5,8 @@ Each stage owns the fields it sets (STYLE.md §3) and never overwrites another s
 ============================================  ===========
 fields                                        set by
 ============================================  ===========
-url … listing_date_text, headers, body        spider (page objects)
+url … listing_date_text, headers, body,       spider (page objects)
+aliases, sitemap_lastmod
 text, title, lead, language, fingerprint,     extraction
 published/updated_candidates (source, raw),
 updated_by, contact, extractor
@@ -41,6 +42,9 @@ class ArticleItem:
     content_type: str | None = None
     encoding: str | None = None
     listing_date_text: str | None = None
+    # other URLs that led here: (canonical URL, "redirect" or "rel_canonical")
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    sitemap_lastmod: str | None = None
     # extraction
     text: str | None = None
     title: str | None = None

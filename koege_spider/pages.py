@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from scrapy.http import TextResponse
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
     from scrapy.http import Response
 
-    from koege_spider.urls import SiteUrls
+    from koege_spider.urls import CanonicalVotes, SiteUrls
 
 __all__ = [
     "ArticlePage",
@@ -33,6 +34,11 @@ __all__ = [
 _MOJIBAKE = re.compile("Ã[¦¸¥†˜…]")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _BLOCKED_MAX_BYTES = 200
+# rel=canonical is read from the first part of the page with patterns, not a parser.
+_HEAD_CHARS = 65536
+_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_ATTR_REL = re.compile(r"""\brel\s*=\s*(["']?)([^"'>]*)\1""", re.IGNORECASE)
+_ATTR_HREF = re.compile(r"""\bhref\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 
 
 def decode_html(response: TextResponse) -> tuple[str, str]:
@@ -51,6 +57,11 @@ def decode_html(response: TextResponse) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     return text, response.encoding
+
+
+def _meta(response: Response) -> dict[str, Any]:
+    """The meta of the request behind a response ({} for a response built without one)."""
+    return response.request.meta if response.request is not None else {}
 
 
 def _header(response: Response, name: str) -> str:
@@ -113,19 +124,30 @@ class SitemapPage:
     response: Response
     max_size: int
 
-    def entries(self) -> tuple[str, list[str]]:
-        """Return the sitemap's type (``urlset``/``sitemapindex``, or ``""`` if unreadable) and locs."""
+    def _sitemap(self) -> Sitemap | None:
         body = self.response.body
         if body[:2] == b"\x1f\x8b":
             try:
                 body = gunzip(body, max_size=self.max_size)
             except OSError:
-                return "", []
+                return None
         try:
-            sitemap = Sitemap(body)
+            return Sitemap(body)
         except Exception:  # lxml raises several types on garbage; a bad sitemap is just unreadable
+            return None
+
+    def entries(self) -> tuple[str, list[str]]:
+        """Return the sitemap's type (``urlset``/``sitemapindex``, or ``""`` if unreadable) and locs."""
+        kind, dated = self.dated_entries()
+        return kind, [loc for loc, _ in dated]
+
+    def dated_entries(self) -> tuple[str, list[tuple[str, str | None]]]:
+        """Like :meth:`entries`, each loc with its ``<lastmod>`` as written (None when absent)."""
+        sitemap = self._sitemap()
+        if sitemap is None:
             return "", []
-        return sitemap.type or "", [entry["loc"] for entry in sitemap if entry.get("loc")]
+        found = [(e["loc"], (e.get("lastmod") or "").strip() or None) for e in sitemap if e.get("loc")]
+        return sitemap.type or "", found
 
 
 def robots_sitemaps(response: TextResponse) -> list[str]:
@@ -134,13 +156,41 @@ def robots_sitemaps(response: TextResponse) -> list[str]:
 
 
 class ArticlePage:
-    """An article response, turned into an item (no extraction happens here)."""
+    """An article response, turned into an item (no extraction happens here).
 
-    def __init__(self, response: Response, urls: SiteUrls, site: str) -> None:
+    With ``votes``, a trustworthy ``<link rel="canonical">`` names the document, and the URL
+    fetched becomes an alias of it; the sources of redirects are aliases too.
+    """
+
+    def __init__(self, response: Response, urls: SiteUrls, site: str, votes: CanonicalVotes | None = None) -> None:
         self.response = response
         self.urls = urls
         self.site = site
         self.canonical_url = urls.canonical(response.url)
+        self.aliases: list[tuple[str, str]] = []
+        for source in _meta(response).get("redirect_urls", []):
+            alias = urls.canonical(source)
+            if alias != self.canonical_url and all(alias != a for a, _ in self.aliases):
+                self.aliases.append((alias, "redirect"))
+        declared = self.declared_canonical() if votes is not None else None
+        trusted = votes.trusted(self.canonical_url, declared, urls) if votes is not None and declared else None
+        if trusted is not None and trusted != self.canonical_url:
+            self.aliases = [(a, r) for a, r in self.aliases if a != trusted]
+            self.aliases.append((self.canonical_url, "rel_canonical"))
+            self.canonical_url = trusted
+
+    def declared_canonical(self) -> str | None:
+        """The absolute URL of the page's ``<link rel="canonical">``, or None (read from the head
+        with a pattern: the crawl process never parses an article's HTML)."""
+        if not isinstance(self.response, TextResponse):
+            return None
+        head = self.response.text[:_HEAD_CHARS]
+        for tag in _LINK_TAG.findall(head):
+            rel = _ATTR_REL.search(tag)
+            href = _ATTR_HREF.search(tag)
+            if rel and href and "canonical" in rel.group(2).lower().split():
+                return self.response.urljoin(html.unescape(href.group(2).strip()))
+        return None
 
     @property
     def content_type(self) -> str:
@@ -183,4 +233,6 @@ class ArticlePage:
             headers=headers,
             content_type=self.content_type or None,
             encoding=encoding,
+            aliases=list(self.aliases),
+            sitemap_lastmod=_meta(self.response).get("koege_lastmod"),
         )

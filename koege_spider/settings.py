@@ -52,6 +52,8 @@ EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.throttle.AutoThrottle": None,
     "koege_spider.throttle.SiteAutoThrottle": 0,
+    # What the archive knows about each URL: revisit decisions, observations, the idle sweep.
+    "koege_spider.recrawl.Recrawl": 90,
     "koege_spider.extensions.CrawlRunRecorder": 100,
 }
 TELNETCONSOLE_ENABLED = False
@@ -63,12 +65,17 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    # Only article requests worth making; pagination stops where nothing new or due is left.
+    "koege_spider.recrawl.RevisitMiddleware": 750,
 }
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     # Before robots.txt (100): a mirror's requests must be rebased before anything looks at them.
     "koege_spider.middlewares.MirrorRebaseMiddleware": 50,
+    # Conditional requests; 304s, identical payloads and removals observed. Below redirects
+    # (600) and decompression (590), so it sees the final response and the body the archive keeps.
+    "koege_spider.recrawl.ConditionalRequestMiddleware": 580,
 }
 
 ITEM_PIPELINES = {
@@ -92,3 +99,9 @@ KOEGE_EXTRACTION_MIN_WORDS = 15
 KOEGE_EXTRACTION_WORKERS = -1
 KOEGE_PROGRESS_ENABLED = False
 KOEGE_STORAGE_BATCH_SIZE = 50
+KOEGE_RECRAWL_ENABLED = True
+KOEGE_RECRAWL_REVISIT_HOURS = 24.0
+KOEGE_RECRAWL_FRESH_PAGES = 1
+KOEGE_SINCE = ""
+KOEGE_NEARDUP_ENABLED = True
+KOEGE_NEARDUP_THRESHOLD = 0.5

@@ -12,7 +12,7 @@ from w3lib.url import canonicalize_url
 if TYPE_CHECKING:
     from koege_spider.sites import SiteProfile
 
-__all__ = ["EXTERNAL_PREFIX", "SiteUrls", "canonicalize", "is_article_url", "path_and_query"]
+__all__ = ["EXTERNAL_PREFIX", "CanonicalVotes", "SiteUrls", "canonicalize", "is_article_url", "path_and_query"]
 
 # Where a mirror serves the pages of a profile's external hosts: /_ext/via.ritzau.dk/<path>.
 EXTERNAL_PREFIX = "/_ext/"
@@ -196,3 +196,41 @@ class SiteUrls:
         if self.mirror_origin is not None:
             hosts.add(urlsplit(self.mirror_origin).hostname or "")
         return sorted(hosts)
+
+
+class CanonicalVotes:
+    """Decides when a page's ``rel=canonical`` may name its document, counting claims in a run.
+
+    A declared canonical is used only when it stays on the site, is not the home page, is an
+    article URL of the site, and is not claimed by more than ``max_shared`` different pages
+    (templates that point every page at one URL are common).
+    """
+
+    def __init__(self, max_shared: int = 3) -> None:
+        """Start a run's count.
+
+        Args:
+            max_shared: most different pages that may share one canonical target.
+        """
+        self.max_shared = max_shared
+        self._claims: dict[str, set[str]] = {}
+
+    def trusted(self, page_url: str, declared: str, urls: SiteUrls) -> str | None:
+        """The archive key the page declares, when it can be trusted.
+
+        Args:
+            page_url: the canonical URL of the page as fetched.
+            declared: the absolute URL of its ``<link rel="canonical">``.
+            urls: the site.
+
+        Returns:
+            The canonical key of the declared URL, or None when it is not to be trusted.
+        """
+        if not urls.on_site(declared):
+            return None
+        target = urls.canonical(declared)
+        if urlsplit(target).path in ("", "/") or not is_article_url(target, urls.profile):
+            return None
+        claims = self._claims.setdefault(target, set())
+        claims.add(page_url)
+        return target if len(claims) <= self.max_shared else None

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, DropItem
 
 from archive.db import ArchiveError, open_archive
-from archive.store import known_documents
+from archive.store import KnownDocument, known_documents
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterable
     from typing import Self
 
     from scrapy.crawler import Crawler
 
-    from archive.store import KnownDocument
     from koege_spider.items import ArticleItem
 
-__all__ = ["DedupPipeline", "classify"]
+__all__ = ["DedupPipeline", "classify", "older_than"]
 
 
 def classify(
@@ -26,20 +27,25 @@ def classify(
     *,
     known: dict[str, KnownDocument],
     owners: dict[str, str],
+    aliases: Iterable[str] = (),
 ) -> tuple[str, str | None]:
     """Classify one page against what the archive holds.
 
+    A page whose URL is new but that was reached from a known document's URL (a redirect, a
+    trusted rel=canonical) is that document, moved: it is compared with its latest version.
+
     Args:
         url: the page's canonical URL.
-        content_hash: the hash of its extracted text.
-        known: the archive's documents (latest hash per URL).
+        content_hash: the hash of its normalised content (title, lead, text).
+        known: the archive's documents (latest hash per URL and alias URL).
         owners: which URL first held each hash.
+        aliases: other URLs that led to the page.
 
     Returns:
         (status, duplicate_of): ``new``, ``changed``, ``unchanged``, or ``duplicate`` with the
         URL of the document whose text is identical.
     """
-    doc = known.get(url)
+    doc = known.get(url) or next((known[a] for a in aliases if a in known), None)
     if doc is not None:
         return ("unchanged" if doc.content_hash == content_hash else "changed"), None
     owner = owners.get(content_hash)
@@ -48,23 +54,37 @@ def classify(
     return "new", None
 
 
+def older_than(published: str | None, since: dt.date | None) -> bool:
+    """True when a published date (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD…``) lies wholly before ``since``."""
+    if since is None or not published:
+        return False
+    prefix = published[:10]
+    bound = since.isoformat()[: len(prefix)]
+    return prefix < bound
+
+
 class DedupPipeline:
     """Loads the archive's latest content hashes per site once and classifies each item.
 
     Its state lives on the instance and is updated as items pass, so a page reached twice in
-    one run (two URLs redirecting to one article) is classified against the first.
+    one run (two URLs redirecting to one article) is classified against the first. With
+    ``KOEGE_SINCE`` set, an article published before that date is not archived (skipped
+    ``older_than_since``).
     """
 
-    def __init__(self, crawler: Crawler, db_url: str) -> None:
+    def __init__(self, crawler: Crawler, db_url: str, since: dt.date | None = None) -> None:
         self.crawler = crawler
         self.db_url = db_url
+        self.since = since
         self._known: dict[str, dict[str, KnownDocument]] = {}
         self._owners: dict[str, dict[str, str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        """Build the pipeline from ``KOEGE_ARCHIVE_DB``."""
-        return cls(crawler, crawler.settings.get("KOEGE_ARCHIVE_DB"))
+        """Build the pipeline from ``KOEGE_ARCHIVE_DB`` and ``KOEGE_SINCE``."""
+        from koege_spider.revisit import parse_since
+
+        return cls(crawler, crawler.settings.get("KOEGE_ARCHIVE_DB"), parse_since(crawler.settings.get("KOEGE_SINCE")))
 
     def open_spider(self) -> None:
         """Open the archive for reading.
@@ -85,26 +105,40 @@ class DedupPipeline:
         known = known_documents(self._archive, site)
         self._known[site] = dict(known)
         owners: dict[str, str] = {}
-        for url, doc in sorted(known.items(), key=lambda kv: kv[1].id):
+        for url, doc in sorted(known.items(), key=lambda kv: (kv[1].id, kv[0])):
             owners.setdefault(doc.content_hash, url)
         self._owners[site] = owners
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        """Set ``dedup_status`` and ``duplicate_of``."""
-        from archive.store import KnownDocument
+        """Set ``dedup_status`` and ``duplicate_of``.
 
+        Raises:
+            DropItem: ``older_than_since`` for an article published before ``KOEGE_SINCE``.
+        """
+        stats = self.crawler.stats
+        if older_than(item.published, self.since):
+            stats.inc_value("koege/skipped/older_than_since")
+            raise DropItem("older_than_since")
         if item.site not in self._known:
             self._load(item.site)
         known, owners = self._known[item.site], self._owners[item.site]
         assert item.fingerprint is not None
-        status, owner = classify(item.canonical_url, item.fingerprint, known=known, owners=owners)
+        aliases = [url for url, _ in item.aliases]
+        status, owner = classify(item.canonical_url, item.fingerprint, known=known, owners=owners, aliases=aliases)
         item.dedup_status, item.duplicate_of = status, owner
-        previous = known.get(item.canonical_url)
-        known[item.canonical_url] = KnownDocument(
+        previous = known.get(item.canonical_url) or next((known[a] for a in aliases if a in known), None)
+        if previous is not None and previous.removed:
+            stats.inc_value("koege/recrawl/restored")
+        if previous is not None and previous.id and item.canonical_url not in known:
+            stats.inc_value("koege/dedup/moved")
+        current = KnownDocument(
             id=previous.id if previous else 0,
             content_hash=item.fingerprint,
             version=(previous.version + (status == "changed")) if previous else 1,
         )
+        known[item.canonical_url] = current
+        for alias in aliases:
+            known[alias] = current
         owners.setdefault(item.fingerprint, item.canonical_url)
-        self.crawler.stats.inc_value(f"koege/dedup/{status}")
+        stats.inc_value(f"koege/dedup/{status}")
         return item

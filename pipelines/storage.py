@@ -44,6 +44,8 @@ def item_to_records(item: ArticleItem, *, profile_version: int | None) -> tuple[
         content_type=item.content_type,
         encoding=item.encoding,
         body=item.body,
+        aliases=tuple(item.aliases),
+        sitemap_lastmod=item.sitemap_lastmod,
     )
     assert item.text is not None and item.fingerprint is not None and item.extractor is not None
     version = VersionRecord(

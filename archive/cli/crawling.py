@@ -79,6 +79,7 @@ def _print_run_summary(run: Any, archive_shown: str) -> None:
     skipped = ", ".join(f"{k}: {v}" for k, v in sorted(run.skipped_reasons.items()))
     http = {k.rsplit("_", 1)[-1]: v for k, v in run.stats.items() if k.startswith("koege/article/http_")}
     failed = ", ".join(f"HTTP {code}: {n}" for code, n in sorted(http.items()))
+    not_revisited = int(run.stats.get("koege/recrawl/not_revisited", 0))
     lines = [
         f"Crawl of {run.sites} {run.status} in {took:.1f} s (run {run.id}"
         + ("" if run.finish_reason == "finished" else f", {run.finish_reason}")
@@ -87,7 +88,11 @@ def _print_run_summary(run: Any, archive_shown: str) -> None:
         f"  listings read   {run.listings_read:>6}   (listing pages and sitemaps)",
         f"  new             {run.new:>6}",
         f"  changed         {run.changed:>6}",
-        f"  unchanged       {run.unchanged:>6}",
+        f"  unchanged       {run.unchanged:>6}   (fetched again, same content)",
+        f"  not modified    {run.not_modified:>6}   (the server answered 304)",
+        f"  not revisited   {not_revisited:>6}   (checked recently, or sitemap lastmod unchanged)",
+        f"  removed         {run.removed:>6}",
+        f"  restored        {run.restored:>6}",
         f"  failed          {run.failed:>6}" + (f"   ({failed})" if failed else ""),
         f"  skipped         {run.skipped:>6}" + (f"   ({skipped})" if skipped else ""),
         f"Archive: {archive_shown}",
@@ -112,6 +117,11 @@ def _print_run_summary(run: Any, archive_shown: str) -> None:
     help="Override a Scrapy setting for this run (repeatable).",
 )
 @click.option(
+    "--since",
+    metavar="DATE",
+    help="Only articles published on or after DATE (YYYY[-MM[-DD]]); older ones are not fetched or archived.",
+)
+@click.option(
     "-v",
     "--verbose",
     is_flag=True,
@@ -122,6 +132,7 @@ def crawl(
     sites: tuple[str, ...],
     base_url: str | None,
     settings: tuple[str, ...],
+    since: str | None,
     verbose: bool,
     db_url: str,
 ) -> None:
@@ -131,18 +142,32 @@ def crawl(
     download slot per site. Exits 1 when the run failed (no listing or sitemap readable, the
     archive not writable, stopped early); a recrawl in which nothing changed is a success.
 
+    A recrawl is cheap: known articles are asked for with If-None-Match/If-Modified-Since, only
+    when due or when a listing's first page or the sitemap's lastmod says so; a 304 or an
+    identical page costs no extraction and adds no version.
+
     \b
     Examples:
       koege-archive crawl koege
+      koege-archive crawl koege --since 2024-01-01
       koege-archive crawl koege --base-url http://127.0.0.1:8000 -s DOWNLOAD_DELAY=0 -s AUTOTHROTTLE_ENABLED=False
     """
     names = _check_sites(sites)
     _check_base_url(base_url)
+    overrides = parse_overrides(settings)
+    if since is not None:
+        from koege_spider.revisit import parse_since
+
+        try:
+            parse_since(since)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from exc
+        overrides["KOEGE_SINCE"] = since
     _crawl(
         names,
         base_url=base_url,
         db_url=db_url,
-        overrides=parse_overrides(settings),
+        overrides=overrides,
         verbose=verbose,
     )
 

@@ -213,6 +213,9 @@ def runs(limit: int, log_run: int | None, fmt: str, db_url: str) -> None:
         "new",
         "changed",
         "unchanged",
+        "not_modified",
+        "removed",
+        "restored",
         "failed",
         "skipped",
         "message",
@@ -232,12 +235,13 @@ def runs(limit: int, log_run: int | None, fmt: str, db_url: str) -> None:
         return
     click.echo(
         f"{'run':>4}  {'started (UTC)':<20}  {'status':<9}  {'sites':<10} {'fetched':>7} "
-        f"{'new':>5} {'chg':>5} {'same':>5} {'fail':>5} {'skip':>5}"
+        f"{'new':>5} {'chg':>5} {'same':>5} {'304':>5} {'gone':>5} {'back':>5} {'fail':>5} {'skip':>5}"
     )
     for r in records:
         click.echo(
             f"{r['id']:>4}  {r['started_at']:<20}  {r['status']:<9}  {r['sites']:<10} {r['pages_fetched']:>7} "
-            f"{r['new']:>5} {r['changed']:>5} {r['unchanged']:>5} {r['failed']:>5} {r['skipped']:>5}"
+            f"{r['new']:>5} {r['changed']:>5} {r['unchanged']:>5} {r['not_modified']:>5} {r['removed']:>5}"
+            f" {r['restored']:>5} {r['failed']:>5} {r['skipped']:>5}"
         )
         if r["message"]:
             click.echo(f"      {r['message']}")

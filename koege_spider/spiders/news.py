@@ -15,7 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from koege_spider.pages import ArticlePage, ListingPage, SitemapPage, robots_sitemaps
 from koege_spider.sites import SiteProfile, load_profile
 from koege_spider.spiders.discovery import MoreDiscovery
-from koege_spider.urls import SiteUrls
+from koege_spider.urls import CanonicalVotes, SiteUrls
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -74,6 +74,7 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
         }
         self.base_url = args.base_url
         self.allowed_domains = sorted({d for urls in self.site_urls.values() for d in urls.allowed_domains})
+        self.canonical_votes = CanonicalVotes()
 
     # --- requests -------------------------------------------------------------------------
     def _request(self, site: str, url: str, callback: Any, errback: Any, **meta: Any) -> scrapy.Request:
@@ -113,9 +114,13 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
             for request in self.extra_seeds(site):
                 yield request
 
-    def _article_requests(self, site: str, links: list[str]) -> Iterator[scrapy.Request]:
+    def _article_requests(
+        self, site: str, links: list[str], lastmods: dict[str, str | None] | None = None
+    ) -> Iterator[scrapy.Request]:
         for link in links:
-            yield self._request(site, link, self.parse_article, self.article_failed)
+            lastmod = (lastmods or {}).get(link)
+            meta = {"koege_lastmod": lastmod} if lastmod else {}
+            yield self._request(site, link, self.parse_article, self.article_failed, **meta)
 
     # --- callbacks ------------------------------------------------------------------------
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
@@ -166,25 +171,28 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
         site = response.meta["koege_site"]
         stats = self.crawler.stats
         urls = self.site_urls[site]
-        kind, locs = SitemapPage(response, self.settings.getint("DOWNLOAD_MAXSIZE")).entries()
+        kind, dated = SitemapPage(response, self.settings.getint("DOWNLOAD_MAXSIZE")).dated_entries()
         if not kind:
             stats.inc_value("koege/sitemap/unreadable")
             logger.warning("Unreadable sitemap at %s", response.url)
             return
         stats.inc_value("koege/sitemap/ok")
-        on_site = [urls.canonical(loc) for loc in locs if urls.on_site(loc)]
+        lastmods = {urls.canonical(loc): lastmod for loc, lastmod in dated if urls.on_site(loc)}
+        on_site = list(lastmods)
         if kind == "sitemapindex":
             for loc in on_site:
                 yield self._request(site, loc, self.parse_sitemap, self.listing_failed)
             return
         articles = [u for u in dict.fromkeys(on_site) if urls.is_article(u)]
         stats.inc_value("koege/sitemap/links", len(articles))
-        yield from self._article_requests(site, articles)
+        yield from self._article_requests(site, articles, lastmods)
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Turn an article response into an item, or count why it is skipped."""
         site = response.meta["koege_site"]
-        page = ArticlePage(response, self.site_urls[site], site)
+        if response.meta.get("koege_observed"):
+            return  # a 304, an identical payload or a removal: recorded without extraction (recrawl)
+        page = ArticlePage(response, self.site_urls[site], site, votes=self.canonical_votes)
         reason = page.skip_reason()
         if reason is not None:
             self.crawler.stats.inc_value(f"koege/skipped/{reason}")
