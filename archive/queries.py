@@ -214,6 +214,13 @@ def archive_counts(archive: Archive) -> dict[str, dict[str, int]]:
     return {key: {"documents": docs, "versions": versions} for key, docs, versions in rows}
 
 
+def _utc_text(archive: Archive, column: Any) -> Any:
+    """A UTC timestamp column formatted ``YYYY-MM-DDTHH:MM:SSZ`` by the database (as utc_iso does)."""
+    if archive.is_sqlite:
+        return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+    return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+
+
 def export_rows(
     archive: Archive,
     *,
@@ -255,8 +262,8 @@ def export_rows(
             Version.contact,
             Version.language,
             Version.content_hash,
-            Document.first_seen,
-            Document.last_seen,
+            _utc_text(archive, Document.first_seen),
+            _utc_text(archive, Document.last_seen),
         )
         .join(Site, Site.id == Document.site_id)
         .join(Version, Version.document_id == Document.id)
@@ -275,7 +282,5 @@ def export_rows(
     # Core rows on a plain connection (no ORM loading): exports read 100,000s of rows.
     with archive.engine.connect() as conn:
         result = conn.execution_options(yield_per=batch_size).execute(stmt)
-        for *values, first, last in result.tuples():
-            values.append(utc_iso(first))
-            values.append(utc_iso(last))
+        for values in result.tuples():
             yield dict(zip(EXPORT_COLUMNS, values, strict=True))
