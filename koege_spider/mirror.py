@@ -111,6 +111,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(status, body, headers)
 
+    def do_POST(self) -> None:
+        """Serve a route keyed ``POST <target>``: the file named by a field of the JSON body
+        (``json_field`` and ``files``) or ``file``; 403 when a ``require_headers`` header differs."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        route = self.state.routes.get(f"POST {self._target()}")
+        if route is None:
+            self._send(404, b"Not found", {"Content-Type": "text/plain"})
+            return
+        if any(self.headers.get(k) != v for k, v in route.get("require_headers", {}).items()):
+            self._send(403, b"Forbidden", {"Content-Type": "text/plain"})
+            return
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            self._send(400, b"Bad request", {"Content-Type": "text/plain"})
+            return
+        chosen = route.get("files", {}).get(str(data.get(route.get("json_field", "")))) or route.get("file")
+        if chosen is None:
+            self._send(404, b"Not found", {"Content-Type": "text/plain"})
+            return
+        headers = {"Content-Type": route.get("content_type", "text/html; charset=utf-8")}
+        self._send(int(route.get("status", 200)), (self.state.root / chosen).read_bytes(), headers)
+
     def _not_modified(self, etag: str, modified: str) -> bool:
         if_none_match = self.headers.get("If-None-Match")
         if if_none_match is not None:

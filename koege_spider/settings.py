@@ -30,9 +30,13 @@ KOEGE_CONTACT = os.environ.get("KOEGE_ARCHIVE_CONTACT", "https://github.com/koeg
 
 # --- Politeness -----------------------------------------------------------------------------
 # Per-site delay and concurrency come from the profiles (SitesAddon builds DOWNLOAD_SLOTS, one
-# slot per site across its alias hosts); AutoThrottle adapts above that floor.
+# slot per site across its alias hosts); AutoThrottle adapts above that floor. robots.txt is read
+# as RFC 9309 says (koege_spider.robots), its Crawl-delay and Retry-After are honoured
+# (koege_spider.pacing), and each site has a run-time budget (koege_spider.budget).
 ROBOTSTXT_OBEY = True
 DOWNLOAD_DELAY = 1.0
+# No random jitter: a delay is a floor (Scrapy's ±50 % would halve it half of the time).
+DOWNLOAD_DELAY_JITTER = 0.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
@@ -73,6 +77,12 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     # Before robots.txt (100): a mirror's requests must be rebased before anything looks at them.
     "koege_spider.middlewares.MirrorRebaseMiddleware": 50,
+    # robots.txt per RFC 9309 (a 5xx means stay out) and its Crawl-delay, in place of Scrapy's.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "koege_spider.robots.RobotsPolicyMiddleware": 100,
+    # After robots.txt, so that refused requests do not spend a site's budget.
+    "koege_spider.budget.SiteBudgetMiddleware": 110,
+    "koege_spider.pacing.PacingMiddleware": 120,
     # Conditional requests; 304s, identical payloads and removals observed. Below redirects
     # (600) and decompression (590), so it sees the final response and the body the archive keeps.
     "koege_spider.recrawl.ConditionalRequestMiddleware": 580,
@@ -95,8 +105,14 @@ LOG_LEVEL = "INFO"
 
 # --- koege-archive components (grouped per component; enabling flag first) -------------------
 KOEGE_ARCHIVE_DB = os.environ.get("KOEGE_ARCHIVE_DB") or default_archive_url()
+KOEGE_BUDGET_ENABLED = True
+KOEGE_BUDGET_MAX_MINUTES = 720.0
+KOEGE_BUDGET_MAX_PAGES = 25000
 KOEGE_EXTRACTION_MIN_WORDS = 15
 KOEGE_EXTRACTION_WORKERS = -1
+KOEGE_PACING_ENABLED = True
+KOEGE_PACING_CRAWL_DELAY_MAX = 60.0
+KOEGE_PACING_RETRY_AFTER_MAX = 600.0
 KOEGE_PROGRESS_ENABLED = False
 KOEGE_STORAGE_BATCH_SIZE = 50
 KOEGE_RECRAWL_ENABLED = True
