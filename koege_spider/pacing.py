@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.httpobj import urlparse_cached
 
 if TYPE_CHECKING:
@@ -77,8 +78,9 @@ def parse_retry_after(value: str, now: dt.datetime) -> float | None:
 class PacingMiddleware:
     """Crawl-delay floors and Retry-After holds per download slot (a downloader middleware).
 
-    Settings: ``KOEGE_PACING_CRAWL_DELAY_MAX`` (a larger Crawl-delay is capped to it; 0 ignores
-    Crawl-delay), ``KOEGE_PACING_RETRY_AFTER_MAX``. Stats: ``koege/politeness/retry_after``,
+    Settings: ``KOEGE_PACING_CRAWL_DELAY_MAX`` (a larger Crawl-delay is capped to it; 0, or a
+    ``DOWNLOAD_DELAY`` given on the command line, ignores Crawl-delay),
+    ``KOEGE_PACING_RETRY_AFTER_MAX``. Stats: ``koege/politeness/retry_after``,
     ``koege/politeness/retry_after_max_seconds``, ``koege/politeness/server_busy/<slot>``.
     """
 
@@ -107,12 +109,16 @@ class PacingMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         """Build the middleware from the crawl's settings."""
-        if not crawler.settings.getbool("KOEGE_PACING_ENABLED"):
+        settings = crawler.settings
+        if not settings.getbool("KOEGE_PACING_ENABLED"):
             raise NotConfigured
+        # A delay given on the command line replaces every delay, Crawl-delay included (the
+        # contract's way to turn politeness delays off for mirrors and benchmarks).
+        delay_from_cmdline = (settings.getpriority("DOWNLOAD_DELAY") or 0) >= SETTINGS_PRIORITIES["cmdline"]
         return cls(
             crawler,
-            crawl_delay_max=crawler.settings.getfloat("KOEGE_PACING_CRAWL_DELAY_MAX"),
-            retry_after_max=crawler.settings.getfloat("KOEGE_PACING_RETRY_AFTER_MAX"),
+            crawl_delay_max=0.0 if delay_from_cmdline else settings.getfloat("KOEGE_PACING_CRAWL_DELAY_MAX"),
+            retry_after_max=settings.getfloat("KOEGE_PACING_RETRY_AFTER_MAX"),
         )
 
     # --- the downloader's slots ---------------------------------------------------------------

@@ -7,6 +7,7 @@ their hand edits there, and ``scripts/generate_profiles.py`` never rewrites it.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -31,6 +32,7 @@ __all__ = [
     "SiteProfile",
     "UnknownSiteError",
     "available_sites",
+    "load_live_checks",
     "load_profile",
     "load_profiles",
     "merge_overlay",
@@ -527,3 +529,20 @@ def load_profiles(names: list[str] | None = None) -> dict[str, SiteProfile]:
         ProfileError: when a profile is malformed.
     """
     return {n: load_profile(n) for n in (names if names is not None else available_sites())}
+
+
+def load_live_checks() -> dict[str, dict[str, Any]]:
+    """The results of ``scripts/check_profiles_live.py``: which profiles were checked against the
+    live site, when, and what a short crawl found (``profiles/live_checks.json``).
+
+    Returns:
+        Results by profile name; empty when no profile has been checked (as offline).
+    """
+    resource = _profile_folder().joinpath("live_checks.json")
+    if not resource.is_file():
+        return {}
+    try:
+        data = json.loads(resource.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}

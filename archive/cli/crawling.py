@@ -25,8 +25,13 @@ def _check_sites(sites: tuple[str, ...]) -> list[str]:
         try:
             load_profile(name)
         except UnknownSiteError as exc:
+            import difflib
+
+            # 98 municipalities: name the likely ones (solrod → solroed), not all of them.
+            close = difflib.get_close_matches(name.lower(), available_sites(), n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
             raise click.BadParameter(
-                f"no profile named {name!r}; known sites: {', '.join(available_sites())} (see `koege-archive sites`)",
+                f"no profile named {name!r}; {hint}`koege-archive sites` lists every site",
                 param_hint="SITE",
             ) from exc
         except ProfileError as exc:

@@ -76,9 +76,21 @@ def test_crawl_delay_is_kept_between_pages(tmp_path: Path, archive_url: str) -> 
     routes = json.loads((root / "routes.json").read_text(encoding="utf-8"))
     routes["routes"]["/robots.txt"] = {"file": "robots.txt", "content_type": "text/plain"}
     (root / "routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    no_delay = json.dumps({"solroed": {"delay": 0, "concurrency": 1}})
     with MirrorServer(root) as server:
-        # Profile delays and AutoThrottle off: only the site's own Crawl-delay paces the crawl.
-        result = run_cli("crawl", "solroed", "--base-url", server.origin, "--db", archive_url, *FAST)
+        # The profile's delay and AutoThrottle off: only the site's own Crawl-delay paces the crawl.
+        result = run_cli(
+            "crawl",
+            "solroed",
+            "--base-url",
+            server.origin,
+            "--db",
+            archive_url,
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            f"DOWNLOAD_SLOTS={no_delay}",
+        )
         pages = _pages(server.requests)
     assert result.returncode == 0, result.stderr
     assert len(pages) >= 6

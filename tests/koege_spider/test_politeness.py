@@ -9,7 +9,7 @@ from scrapy import Request
 from scrapy.utils.test import get_crawler
 
 from koege_spider.budget import Budget, BudgetExhausted, SiteBudgetMiddleware
-from koege_spider.pacing import parse_retry_after
+from koege_spider.pacing import PacingMiddleware, parse_retry_after
 from koege_spider.robots import robots_rules_for_status
 from koege_spider.sites import load_profile
 from koege_spider.spiders.news import NewsSpider
@@ -108,3 +108,16 @@ def test_one_download_slot_per_municipality_across_its_alias_hosts() -> None:
         for site, _ in urls
     }
     assert slots == {"koege": {"koege"}, "greve": {"greve"}}
+
+
+def test_a_command_line_delay_replaces_crawl_delay_too() -> None:
+    def built(cmdline: dict[str, str]) -> PacingMiddleware:
+        crawler = get_crawler(
+            NewsSpider, settings_dict={"KOEGE_PACING_ENABLED": True, "KOEGE_PACING_CRAWL_DELAY_MAX": 60}
+        )
+        crawler.settings.frozen = False
+        crawler.settings.setdict(cmdline, priority="cmdline")
+        return PacingMiddleware.from_crawler(crawler)
+
+    assert built({}).crawl_delay_max == 60.0
+    assert built({"DOWNLOAD_DELAY": "0"}).crawl_delay_max == 0.0
