@@ -469,6 +469,46 @@ class ArchiveWriter:
 
         index_new_versions(conn, versions)
 
+    def record_aliases(self, aliases: list[tuple[str, str, str, dt.datetime]], *, run_id: int | None) -> int:
+        """Record URLs that led to documents without a capture of their own (e.g. a redirect to a
+        page this run had already fetched).
+
+        Args:
+            aliases: (alias URL, document URL, reason, when seen).
+            run_id: the crawl run.
+
+        Returns:
+            How many aliases led to a document in the archive.
+
+        Raises:
+            WriteFailed: when the archive cannot be written.
+        """
+        if not aliases:
+            return 0
+        try:
+            with self._engine.begin() as conn:
+                docs = load_states(conn, [u for a, t, _, _ in aliases for u in (a, t)])
+                log = LifeLog()
+                found = 0
+                for alias, target, reason, at in aliases:
+                    doc, holder = docs.get(target), docs.get(alias)
+                    if doc is None or alias == doc.url:
+                        continue
+                    found += 1
+                    if holder is None or holder.id == doc.id:
+                        log.alias(alias, doc.id, reason, at)
+                    elif holder.url == alias and holder.last_status != 301:
+                        # Two documents: the old one's URL now leads to the other.
+                        holder.last_status, holder.dirty = 301, True
+                        log.event(
+                            holder.id, "moved", at=at, run_id=run_id, url=alias, detail=f"now leads to {doc.url}"
+                        )
+                write_states(conn, {d.id: d for d in docs.values()}.values())
+                log.write(conn)
+        except (OperationalError, IntegrityError) as exc:
+            raise WriteFailed(f"could not record {len(aliases)} aliases: {getattr(exc, 'orig', exc)}") from exc
+        return found
+
     def drop_pending(self) -> int:
         """Forget queued pages (after a failed flush the caller gave up on).
 

@@ -85,9 +85,11 @@ class Recrawl:
         self._requested: dict[str, set[int]] = {}
         self._passed_over: dict[str, set[int]] = {}
         self._swept = False
+        self._redirects: list[tuple[str, str, str, dt.datetime]] = []
         self._failed = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -129,6 +131,8 @@ class Recrawl:
         try:
             if self._writer is not None and not self._failed:
                 self._writer.flush()
+                run_id = self.crawler.stats.get_value("koege/run/id")
+                self._writer.record_aliases(self._redirects, run_id=run_id)
             stats = self.crawler.stats
             cut_short = any(
                 key in ("koege/listing/failed", "koege/listing/page_cap_reached")
@@ -243,6 +247,19 @@ class Recrawl:
             )
         except WriteFailed as exc:
             self._fail(exc)
+
+    def request_dropped(self, request: Request, spider: Spider) -> None:
+        """Remember where a redirect led when its target was already fetched in this run (the
+        duplicate filter drops the redirected request, so no response tells it)."""
+        site = request.meta.get("koege_site")
+        sources = request.meta.get("redirect_urls")
+        if not site or not sources or not _is_article_request(request):
+            return
+        canonical = spider.site_urls[site].canonical
+        target = canonical(request.url)
+        for source in dict.fromkeys(canonical(u) for u in sources):
+            if source != target:
+                self._redirects.append((source, target, "redirect", self.clock()))
 
     # --- revisiting what no listing linked -----------------------------------------------------
     def spider_idle(self, spider: Spider) -> None:

@@ -99,34 +99,6 @@ def test_run_is_recorded(first_crawl: dict[str, Any]) -> None:
     assert run.finished_at is not None and run.base_url
 
 
-def test_recrawl_adds_nothing_and_a_changed_page_adds_one_version(
-    mirror_copy: tuple[Path, MirrorServer], archive_url: str
-) -> None:
-    root, server = mirror_copy
-    assert crawl_mirror(server, archive_url).returncode == 0
-    again = crawl_mirror(server, archive_url)
-    assert again.returncode == 0, again.stderr
-    assert re.search(r"new\s+0\b", again.stderr) and re.search(rf"unchanged\s+{len(ARTICLES)}\b", again.stderr)
-    assert len(_rows(archive_url, all_versions=True)) == len(ARTICLES)
-
-    url = next(u for u, e in ARTICLES.items() if e["era"] == "new" and e["published"])
-    routes = json.loads((root / "routes.json").read_text(encoding="utf-8"))["routes"]
-    page = root / routes[_target(url)]["file"]
-    sentence = ARTICLES[url]["key_sentences"][0]
-    page.write_text(
-        page.read_text(encoding="utf-8").replace(sentence, sentence + " Det oplyser kommunen."),
-        encoding="utf-8",
-    )
-
-    third = crawl_mirror(server, archive_url)
-    assert third.returncode == 0, third.stderr
-    assert re.search(r"changed\s+1\b", third.stderr)
-    versions = [r for r in _rows(archive_url, all_versions=True) if r["url"] == url]
-    assert [v["version"] for v in versions] == [1, 2]
-    assert "Det oplyser kommunen." not in versions[0]["text"] and "Det oplyser kommunen." in versions[1]["text"]
-    assert len(_rows(archive_url)) == len(ARTICLES)
-
-
 def test_same_mirror_on_another_port_finds_the_same_documents(
     first_crawl: dict[str, Any], mirror_copy: tuple[Path, MirrorServer], tmp_path: Path
 ) -> None:
