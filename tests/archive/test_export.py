@@ -152,3 +152,29 @@ def test_a_search_export_holds_what_the_search_finds(archive_url: str, tmp_path:
         assert [(r["id"], r["version"]) for r in every] == [(ids["budget"], 1), (ids["budget"], 2)]
     finally:
         archive.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv-excel", "jsonl", "parquet", "xlsx"])
+def test_writers_stream_in_bounded_memory(tmp_path: Path, fmt: str) -> None:
+    import tracemalloc
+
+    def rows(n: int):
+        base = dict.fromkeys(EXPORT_COLUMNS)
+        for i in range(n):
+            yield {
+                **base,
+                "id": i,
+                "version": 1,
+                "url": f"https://www.koege.dk/{i}",
+                "site": "koege",
+                "text": "ø" * 800,
+            }
+
+    peaks = []
+    for n in (1_000, 10_000):
+        tracemalloc.start()
+        write_export(rows(n), fmt, tmp_path / f"{n}{fmt}", ExportDescription("a"))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # Ten times the rows, about the same memory: rows are never all held at once.
+    assert peaks[1] < peaks[0] * 1.5 + 2_000_000
