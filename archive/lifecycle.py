@@ -22,15 +22,18 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from archive.db import Archive
+    from archive.store import CaptureRecord
 
 __all__ = [
     "REMOVED_STATUSES",
     "DocState",
     "LifeLog",
     "PageState",
+    "follow_moves",
     "header",
     "load_states",
     "page_states",
+    "record_aliases",
     "write_states",
 ]
 
@@ -223,6 +226,75 @@ def load_states(conn: Connection, urls: Iterable[str]) -> dict[str, DocState]:
         for url, doc_id in aliases.items():
             if url not in found and doc_id in by_id:
                 found[url] = by_id[doc_id]
+    return found
+
+
+def follow_moves(pages: Iterable[tuple[CaptureRecord, int | None]], docs: dict[str, DocState], log: LifeLog) -> None:
+    """Keep one document when a known URL now leads elsewhere (a redirect, a rel=canonical).
+
+    When the new URL has no document yet, the old document takes it (its versions and id stay)
+    and the old URL becomes an alias; when both URLs have documents, the old one gets a ``moved``
+    event naming where its URL leads now.
+
+    Args:
+        pages: the batch's captures with their run ids.
+        docs: the batch's documents by URL (updated in place).
+        log: where events and aliases are gathered.
+    """
+    for cap, run_id in pages:
+        for alias, _reason in cap.aliases:
+            old = docs.get(alias)
+            if old is None or old.url != alias:
+                continue  # not a document's own URL (unknown, or already an alias)
+            target = docs.get(cap.canonical_url)
+            if target is None:
+                old.url, old.dirty = cap.canonical_url, True
+                docs[cap.canonical_url] = old
+                log.alias(alias, old.id, "moved", cap.fetched_at)
+                log.event(
+                    old.id, "moved", at=cap.fetched_at, run_id=run_id, url=alias, detail=f"moved to {cap.canonical_url}"
+                )
+            elif target.id != old.id:
+                _now_leads_to(old, target, alias=alias, at=cap.fetched_at, run_id=run_id, log=log)
+
+
+def _now_leads_to(
+    old: DocState, target: DocState, *, alias: str, at: dt.datetime, run_id: int | None, log: LifeLog
+) -> None:
+    # Two documents: the old one's URL now leads to the other (said once).
+    if old.last_status == 301:
+        return
+    old.last_status, old.dirty = 301, True
+    log.event(
+        old.id, "moved", at=at, run_id=run_id, url=alias, detail=f"now leads to {target.url} (document {target.id})"
+    )
+
+
+def record_aliases(conn: Connection, aliases: list[tuple[str, str, str, dt.datetime]], *, run_id: int | None) -> int:
+    """Record URLs that led to documents without a capture of their own.
+
+    Args:
+        conn: a connection inside a write transaction.
+        aliases: (alias URL, document URL, reason, when seen).
+        run_id: the crawl run.
+
+    Returns:
+        How many of them led to a document in the archive.
+    """
+    docs = load_states(conn, [u for a, t, _, _ in aliases for u in (a, t)])
+    log = LifeLog()
+    found = 0
+    for alias, target, reason, at in aliases:
+        doc, holder = docs.get(target), docs.get(alias)
+        if doc is None or alias == doc.url:
+            continue
+        found += 1
+        if holder is None or holder.id == doc.id:
+            log.alias(alias, doc.id, reason, at)
+        elif holder.url == alias:
+            _now_leads_to(holder, doc, alias=alias, at=at, run_id=run_id, log=log)
+    write_states(conn, {d.id: d for d in docs.values()}.values())
+    log.write(conn)
     return found
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from archive.lifecycle import DocState, LifeLog, load_states, write_states
+from archive.lifecycle import DocState, LifeLog, follow_moves, load_states, record_aliases, write_states
 from archive.models import Capture, Document, Payload, Site, UrlAlias, Version
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ class ArchiveWriter:
         urls |= {alias for p in batch for alias, _ in p.capture.aliases}
         docs = load_states(conn, urls)
         log = LifeLog()
-        self._follow_moves(batch, docs, log)
+        follow_moves([(p.capture, p.run_id) for p in batch], docs, log)
         # An observation is about a document the archive holds; one it lost meanwhile is moot.
         batch = [p for p in batch if p.outcome not in ("not_modified", "removed") or p.capture.canonical_url in docs]
         if not batch:
@@ -356,44 +356,6 @@ class ArchiveWriter:
             )
         write_states(conn, {d.id: d for d in docs.values()}.values())
         log.write(conn)
-
-    @staticmethod
-    def _follow_moves(batch: list[_Pending], docs: dict[str, DocState], log: LifeLog) -> None:
-        """Keep one document when a known URL now leads elsewhere (a redirect, rel=canonical).
-
-        When the new URL has no document yet, the old document takes it (its versions and id
-        stay) and the old URL becomes an alias; when both URLs have documents, the old one gets
-        a ``moved`` event naming where its URL leads now.
-        """
-        for page in batch:
-            cap = page.capture
-            for alias, _reason in cap.aliases:
-                old = docs.get(alias)
-                if old is None or old.url != alias:
-                    continue  # not a document's own URL (unknown, or already an alias)
-                target = docs.get(cap.canonical_url)
-                if target is None:
-                    old.url, old.dirty = cap.canonical_url, True
-                    docs[cap.canonical_url] = old
-                    log.alias(alias, old.id, "moved", cap.fetched_at)
-                    log.event(
-                        old.id,
-                        "moved",
-                        at=cap.fetched_at,
-                        run_id=page.run_id,
-                        url=alias,
-                        detail=f"moved to {cap.canonical_url}",
-                    )
-                elif target.id != old.id and old.last_status != 301:
-                    old.last_status, old.dirty = 301, True
-                    log.event(
-                        old.id,
-                        "moved",
-                        at=cap.fetched_at,
-                        run_id=page.run_id,
-                        url=alias,
-                        detail=f"now leads to {cap.canonical_url} (document {target.id})",
-                    )
 
     def _insert_documents(self, conn: Connection, batch: list[_Pending], docs: dict[str, DocState]) -> None:
         new: dict[str, dict[str, Any]] = {}
@@ -487,24 +449,7 @@ class ArchiveWriter:
             return 0
         try:
             with self._engine.begin() as conn:
-                docs = load_states(conn, [u for a, t, _, _ in aliases for u in (a, t)])
-                log = LifeLog()
-                found = 0
-                for alias, target, reason, at in aliases:
-                    doc, holder = docs.get(target), docs.get(alias)
-                    if doc is None or alias == doc.url:
-                        continue
-                    found += 1
-                    if holder is None or holder.id == doc.id:
-                        log.alias(alias, doc.id, reason, at)
-                    elif holder.url == alias and holder.last_status != 301:
-                        # Two documents: the old one's URL now leads to the other.
-                        holder.last_status, holder.dirty = 301, True
-                        log.event(
-                            holder.id, "moved", at=at, run_id=run_id, url=alias, detail=f"now leads to {doc.url}"
-                        )
-                write_states(conn, {d.id: d for d in docs.values()}.values())
-                log.write(conn)
+                found = record_aliases(conn, aliases, run_id=run_id)
         except (OperationalError, IntegrityError) as exc:
             raise WriteFailed(f"could not record {len(aliases)} aliases: {getattr(exc, 'orig', exc)}") from exc
         return found

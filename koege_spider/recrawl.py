@@ -5,10 +5,9 @@ Three Scrapy components share one :class:`Recrawl` extension (the state of this 
 - :class:`RevisitMiddleware` (spider middleware) lets through only the article requests worth
   making (:func:`koege_spider.revisit.decide`) and stops a listing's pagination once its pages
   hold nothing new or due;
-- :class:`ConditionalRequestMiddleware` (downloader middleware) sends ``If-None-Match`` /
-  ``If-Modified-Since`` for known documents and turns a 304, a payload identical to the last
-  capture, or a 404/410 of a known document into an observation, recorded without extraction
-  (the spider's callback sees ``koege_observed`` and yields nothing);
+- :class:`koege_spider.conditional.ConditionalRequestMiddleware` (downloader middleware) sends
+  ``If-None-Match`` / ``If-Modified-Since`` for known documents and turns a 304, a payload
+  identical to the last capture, or a 404/410 of a known document into an observation;
 - :class:`Recrawl` loads the archive's state per site, writes the observations through
   :class:`archive.store.ArchiveWriter`, revisits due documents no listing linked (so a withdrawn
   article is noticed), and records a complete listing walk.
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -26,10 +24,10 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 
 from archive.db import ArchiveError, open_archive
-from archive.lifecycle import REMOVED_STATUSES, page_states
+from archive.lifecycle import page_states
 from archive.runs import mark_listings_walked
 from archive.store import ArchiveWriter, CaptureRecord, WriteFailed
-from koege_spider.revisit import RevisitPolicy, Verdict, conditional_headers, decide, keep_paginating, parse_since
+from koege_spider.revisit import RevisitPolicy, Verdict, decide, keep_paginating, parse_since
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -42,16 +40,16 @@ if TYPE_CHECKING:
     from archive.db import Archive
     from archive.lifecycle import PageState
 
-__all__ = ["ConditionalRequestMiddleware", "Recrawl", "RevisitMiddleware"]
+__all__ = ["Recrawl", "RevisitMiddleware", "is_article_request", "recrawl_of"]
 
 logger = logging.getLogger(__name__)
 
 # Meta keys of the spider's next-page requests (HTML, JSON and POSTed listings).
 _PAGINATION_KEYS = ("koege_listing_page", "koege_json_page", "koege_post_page")
-_CONDITIONAL = ("If-None-Match", "If-Modified-Since")
 
 
-def _is_article_request(request: Request) -> bool:
+def is_article_request(request: Request) -> bool:
+    """True for a request the spider makes for an article page."""
     return getattr(request.callback, "__name__", None) == "parse_article"
 
 
@@ -253,7 +251,7 @@ class Recrawl:
         duplicate filter drops the redirected request, so no response tells it)."""
         site = request.meta.get("koege_site")
         sources = request.meta.get("redirect_urls")
-        if not site or not sources or not _is_article_request(request):
+        if not site or not sources or not is_article_request(request):
             return
         canonical = spider.site_urls[site].canonical
         target = canonical(request.url)
@@ -306,7 +304,8 @@ def _url_month(url: str, profile: Any) -> tuple[int, int] | None:
         return None
 
 
-def _recrawl(crawler: Crawler) -> Recrawl | None:
+def recrawl_of(crawler: Crawler) -> Recrawl | None:
+    """The run's :class:`Recrawl` extension (None when it is switched off)."""
     return crawler.get_extension(Recrawl)
 
 
@@ -335,7 +334,7 @@ class RevisitMiddleware:
         return 1  # the first page of a listing, or a feed
 
     def _filter(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
-        recrawl = _recrawl(self.crawler)
+        recrawl = recrawl_of(self.crawler)
         site = response.meta.get("koege_site")
         if recrawl is None or site is None:
             yield from result
@@ -346,7 +345,7 @@ class RevisitMiddleware:
         verdicts: list[Verdict] = []
         next_pages: list[Request] = []
         for entry in result:
-            if isinstance(entry, Request) and _is_article_request(entry):
+            if isinstance(entry, Request) and is_article_request(entry):
                 verdict = recrawl.verdict(
                     site, urls.canonical(entry.url), lastmod=entry.meta.get("koege_lastmod"), listing_page=page
                 )
@@ -379,73 +378,3 @@ class RevisitMiddleware:
         collected = [entry async for entry in result]
         for entry in self._filter(response, collected):
             yield entry
-
-
-class ConditionalRequestMiddleware:
-    """Conditional requests for known documents; 304s, identical payloads and removals observed."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        """Build the middleware."""
-        return cls(crawler)
-
-    def _known(self, request: Request) -> tuple[Recrawl, str, PageState] | None:
-        recrawl = _recrawl(self.crawler)
-        site = request.meta.get("koege_site")
-        if recrawl is None or site is None or not recrawl.policy.enabled or not _is_article_request(request):
-            return None
-        url = self.crawler.spider.site_urls[site].canonical(request.url)
-        known = recrawl.state(site, url)
-        return None if known is None else (recrawl, site, known)
-
-    def process_request(self, request: Request) -> None:
-        """Add the validators of a known document (and drop any a redirect carried over)."""
-        for name in _CONDITIONAL:
-            request.headers.pop(name, None)
-        added = request.meta.pop("koege_conditional", ())
-        if added:
-            handled = [c for c in request.meta.get("handle_httpstatus_list", []) if c not in added]
-            request.meta["handle_httpstatus_list"] = handled
-        found = self._known(request)
-        if found is None:
-            return
-        _, _, known = found
-        for name, value in conditional_headers(known).items():
-            request.headers[name] = value
-        codes = [c for c in (304, *sorted(REMOVED_STATUSES)) if c not in request.meta.get("handle_httpstatus_list", [])]
-        request.meta["handle_httpstatus_list"] = [*request.meta.get("handle_httpstatus_list", []), *codes]
-        request.meta["koege_conditional"] = tuple(codes)
-        self.crawler.stats.inc_value("koege/recrawl/conditional")
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        """Observe what needs no extraction; hand everything else on unchanged."""
-        found = self._known(request)
-        stats = self.crawler.stats
-        outcome = None
-        if found is not None:
-            recrawl, site, known = found
-            if response.status == 304:
-                outcome = "not_modified"
-            elif response.status in REMOVED_STATUSES:
-                outcome = "removed" if not known.removed else "still_removed"
-            elif response.status == 200 and known.payload_digest == sha256(response.body).hexdigest():
-                outcome = "unchanged"
-            if outcome is not None:
-                stats.inc_value(f"koege/recrawl/{outcome}")
-                if outcome == "still_removed":
-                    outcome = "removed"
-                elif known.removed and outcome != "removed":
-                    stats.inc_value("koege/recrawl/restored")
-                recrawl.observe(site, known, request, response, outcome)
-                request.meta["koege_observed"] = outcome
-                return response
-        # Codes this middleware asked to see but did not observe go back to HttpError's rules.
-        added = request.meta.pop("koege_conditional", ())
-        if added:
-            request.meta["handle_httpstatus_list"] = [
-                c for c in request.meta.get("handle_httpstatus_list", []) if c not in added
-            ]
-        return response

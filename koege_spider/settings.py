@@ -85,7 +85,7 @@ DOWNLOADER_MIDDLEWARES = {
     "koege_spider.pacing.PacingMiddleware": 120,
     # Conditional requests; 304s, identical payloads and removals observed. Below redirects
     # (600) and decompression (590), so it sees the final response and the body the archive keeps.
-    "koege_spider.recrawl.ConditionalRequestMiddleware": 580,
+    "koege_spider.conditional.ConditionalRequestMiddleware": 580,
 }
 
 ITEM_PIPELINES = {
