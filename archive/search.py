@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from archive.querylang import Node
 
 __all__ = [
+    "COMMON_MIN",
+    "COMMON_SHARE",
     "SORTS",
     "QueryError",
     "SearchFilters",
@@ -42,6 +44,10 @@ __all__ = [
 
 #: Result orders: best match first, newest first, oldest first.
 SORTS = ("relevance", "newest", "oldest")
+#: A relevance search matching at least this many documents, and at least this share of the
+#: archive, is ordered newest first instead (on SQLite): its words cannot tell documents apart.
+COMMON_MIN = 10_000
+COMMON_SHARE = 0.2
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -127,6 +133,9 @@ class SearchResult:
     total: int
     offset: int
     hits: list[SearchHit] = field(default_factory=list)
+    #: ``relevance``, ``newest`` or ``oldest``: how the hits were ordered. A relevance search
+    #: whose words are in most documents is ordered newest first (see :data:`COMMON_SHARE`).
+    ordered_by: str = "relevance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +148,7 @@ class _Plan:
     params: dict[str, Any]
     node: Node | None
     fts_only: bool = False
+    filter_sql: str = ""
 
 
 def _plan(archive: Archive, query: str, filters: SearchFilters, analyzer: DanishAnalyzer) -> _Plan:
@@ -172,7 +182,8 @@ def _plan(archive: Archive, query: str, filters: SearchFilters, analyzer: Danish
             where.append(f"substr(x.{col}, 1, {len(until)}) <= :{prefix}until")
             params[f"{prefix}until"] = until
     fts_only = archive.is_sqlite and node is not None and len(where) == 1
-    return _Plan(source, " AND ".join(where) or "1 = 1", score, params, node, fts_only)
+    filter_sql = "".join(f" AND {w}" for w in where if w.startswith(("x.", "substr(x.")))
+    return _Plan(source, " AND ".join(where) or "1 = 1", score, params, node, fts_only, filter_sql)
 
 
 def _order(plan: _Plan, sort: str, is_sqlite: bool) -> str:
@@ -222,20 +233,37 @@ def search_page(
     plan = _plan(archive, query, filters, analyzer)
     ensure_index(archive, notify=notify)
     params = {**plan.params, "limit": max(0, limit), "offset": max(0, offset)}
+    ordered_by = "newest" if sort == "relevance" and plan.node is None else sort
     sql = (
         f"SELECT x.document_id, {plan.score} AS score, x.site, x.section FROM {plan.source} "
         f"WHERE {plan.where} ORDER BY {_order(plan, sort, archive.is_sqlite)} LIMIT :limit OFFSET :offset"
     )
     with archive.engine.connect() as conn:
-        ranked = conn.execute(text(sql), params).all()
         total = -1
-        if count:
+        if count or archive.is_sqlite:
             counted = (
                 "documents_fts WHERE documents_fts MATCH :fts" if plan.fts_only else f"{plan.source} WHERE {plan.where}"
             )
             total = int(conn.scalar(text(f"SELECT count(*) FROM {counted}"), plan.params) or 0)
+        if archive.is_sqlite and plan.node is not None and sort in ("relevance", "newest") and _common(conn, total):
+            # Words in most documents carry no weight in BM25 (their IDF is ~0), and ranking every
+            # match would take a full scan: walk the documents newest first and keep the matches.
+            ordered_by = "newest"
+            sql = (
+                "SELECT x.document_id, 0.0 AS score, x.site, x.section FROM documents_fts_docs x WHERE EXISTS "
+                "(SELECT 1 FROM documents_fts f WHERE documents_fts MATCH :fts AND f.rowid = x.document_id)"
+                f"{plan.filter_sql} ORDER BY x.published DESC, x.document_id DESC LIMIT :limit OFFSET :offset"
+            )
+        ranked = conn.execute(text(sql), params).all()
         hits = _hits(conn, ranked, plan.node, analyzer)
-    return SearchResult(query, filters.validate(), sort, total, offset, hits)
+    return SearchResult(query, filters.validate(), sort, total if count else -1, offset, hits, ordered_by)
+
+
+def _common(conn: Any, total: int) -> bool:
+    """True when a search matches at least :data:`COMMON_MIN` documents and :data:`COMMON_SHARE` of all."""
+    if total < COMMON_MIN:
+        return False
+    return total >= COMMON_SHARE * int(conn.scalar(text("SELECT count(*) FROM documents_fts_docs")) or 1)
 
 
 def _hits(conn: Any, ranked: list[Any], node: Node | None, analyzer: DanishAnalyzer) -> list[SearchHit]:

@@ -46,6 +46,7 @@ class SearchResponse(BaseModel):
     query: str
     filters: dict[str, str]
     sort: str
+    ordered_by: str
     total: int
     offset: int
     limit: int
@@ -109,6 +110,7 @@ def api_search(
         "query": q,
         "filters": filters.as_dict(),
         "sort": sort,
+        "ordered_by": result.ordered_by,
         "total": result.total,
         "offset": offset,
         "limit": limit,

@@ -99,6 +99,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "{n} texts were longer than Excel's limit of 32,767 characters per cell and are cut with a visible marker; "
         "CSV, JSONL and Parquet hold them whole.",
     ),
+    "common_words": (
+        "Ordene står i de fleste artikler, så de kan ikke rangeres: viser nyeste først.",
+        "The words are in most articles, so they cannot be ranked: newest first.",
+    ),
     "api": ("JSON-API (OpenAPI)", "JSON API (OpenAPI)"),
     "other_language": ("English", "Dansk"),
     "query": ("Søgning", "Query"),

@@ -179,3 +179,20 @@ def test_a_fresh_archive_indexes_while_writing(archive_url: str) -> None:
         assert messages == []  # the writer kept the index current; nothing to build
     finally:
         archive.close()
+
+
+def test_words_in_most_documents_come_newest_first(corpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive, ids = corpus
+    if not archive.is_sqlite:
+        pytest.skip("PostgreSQL ranks every match with ts_rank")
+    import sys
+
+    monkeypatch.setattr(sys.modules["archive.search"], "COMMON_MIN", 1)
+    page = search_page(archive, "kommunen")  # in 3 of 11 documents: over COMMON_SHARE
+    assert page.ordered_by == "newest" and page.total == 3
+    assert [h.id for h in page.hits] == [ids["kommune-tekst"], ids["kommune-titel"], ids["affald"]]
+    assert search_page(archive, "delegation").ordered_by == "relevance"  # 1 of 11: ranked
+    assert [h.id for h in search_page(archive, "kommunen", SearchFilters(until="2023-01")).hits] == [
+        ids["kommune-titel"],
+        ids["affald"],
+    ]
