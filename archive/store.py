@@ -91,6 +91,8 @@ class KnownDocument:
     content_hash: str
     version: int
     removed: bool = False
+    published: str | None = None
+    updated: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,16 @@ class _VersionState:
     id: int
     content_hash: str
     last_seen: dt.datetime
+    published: str | None = None
+    updated: str | None = None
+
+    def same_content(self, version: VersionRecord) -> bool:
+        """A content version is the normalised text (title, lead, body) and the dates."""
+        return (self.content_hash, self.published, self.updated) == (
+            version.content_hash,
+            version.published,
+            version.updated,
+        )
 
 
 def known_documents(archive: Archive, site_key: str) -> dict[str, KnownDocument]:
@@ -122,7 +134,15 @@ def known_documents(archive: Archive, site_key: str) -> dict[str, KnownDocument]
         rel=canonical) maps to the document it leads to.
     """
     stmt = (
-        select(Document.url, Document.id, Version.content_hash, Version.version, Document.removed_at)
+        select(
+            Document.url,
+            Document.id,
+            Version.content_hash,
+            Version.version,
+            Document.removed_at,
+            Version.published,
+            Version.updated,
+        )
         .join(Site, Site.id == Document.site_id)
         .join(
             Version,
@@ -133,8 +153,8 @@ def known_documents(archive: Archive, site_key: str) -> dict[str, KnownDocument]
     with archive.reading() as session:
         rows = session.execute(stmt)
         known = {
-            url: KnownDocument(id=doc_id, content_hash=h, version=v, removed=removed_at is not None)
-            for url, doc_id, h, v, removed_at in rows
+            url: KnownDocument(doc_id, h, v, removed_at is not None, published, updated)
+            for url, doc_id, h, v, removed_at, published, updated in rows
         }
         by_id = {doc.id: doc for doc in known.values()}
         for url, doc_id in session.execute(
@@ -271,9 +291,16 @@ class ArchiveWriter:
             return
         ids = sorted({d.id for d in docs.values()})
         latest = {
-            doc_id: _VersionState(vid, content_hash, last_seen)
-            for vid, doc_id, content_hash, last_seen in conn.execute(
-                select(Version.id, Version.document_id, Version.content_hash, Version.last_seen)
+            doc_id: _VersionState(vid, content_hash, last_seen, published, updated)
+            for vid, doc_id, content_hash, last_seen, published, updated in conn.execute(
+                select(
+                    Version.id,
+                    Version.document_id,
+                    Version.content_hash,
+                    Version.last_seen,
+                    Version.published,
+                    Version.updated,
+                )
                 .join(Document, Document.id == Version.document_id)
                 .where(Document.id.in_(ids), Version.version == Document.latest_version)
             )
@@ -326,7 +353,7 @@ class ArchiveWriter:
                 continue
             current = latest.get(doc.id)
             if page.outcome in _WITHOUT_VERSION or (
-                current is not None and version is not None and current.content_hash == version.content_hash
+                current is not None and version is not None and current.same_content(version)
             ):
                 if current is not None and cap.fetched_at > current.last_seen:
                     current.last_seen = seen_again[current.id] = cap.fetched_at
@@ -344,7 +371,7 @@ class ArchiveWriter:
                     **{f: getattr(version, f) for f in VersionRecord.__slots__},
                 }
             )
-            latest[doc.id] = _VersionState(0, version.content_hash, cap.fetched_at)
+            latest[doc.id] = _VersionState(0, version.content_hash, cap.fetched_at, version.published, version.updated)
         if versions:
             conn.execute(insert(Version), versions)
             if self._fts:

@@ -28,11 +28,15 @@ def classify(
     known: dict[str, KnownDocument],
     owners: dict[str, str],
     aliases: Iterable[str] = (),
+    published: str | None = None,
+    updated: str | None = None,
 ) -> tuple[str, str | None]:
     """Classify one page against what the archive holds.
 
-    A page whose URL is new but that was reached from a known document's URL (a redirect, a
-    trusted rel=canonical) is that document, moved: it is compared with its latest version.
+    A known document has ``changed`` when its normalised content did: the hash of title, lead
+    and text, or its published or updated date. A page whose URL is new but that was reached
+    from a known document's URL (a redirect, a trusted rel=canonical) is that document, moved:
+    it is compared with its latest version.
 
     Args:
         url: the page's canonical URL.
@@ -40,6 +44,8 @@ def classify(
         known: the archive's documents (latest hash per URL and alias URL).
         owners: which URL first held each hash.
         aliases: other URLs that led to the page.
+        published: its published date as archived (ISO), if any.
+        updated: its updated date as archived (ISO), if any.
 
     Returns:
         (status, duplicate_of): ``new``, ``changed``, ``unchanged``, or ``duplicate`` with the
@@ -47,7 +53,8 @@ def classify(
     """
     doc = known.get(url) or next((known[a] for a in aliases if a in known), None)
     if doc is not None:
-        return ("unchanged" if doc.content_hash == content_hash else "changed"), None
+        same = (doc.content_hash, doc.published, doc.updated) == (content_hash, published, updated)
+        return ("unchanged" if same else "changed"), None
     owner = owners.get(content_hash)
     if owner is not None and owner != url:
         return "duplicate", owner
@@ -124,7 +131,15 @@ class DedupPipeline:
         known, owners = self._known[item.site], self._owners[item.site]
         assert item.fingerprint is not None
         aliases = [url for url, _ in item.aliases]
-        status, owner = classify(item.canonical_url, item.fingerprint, known=known, owners=owners, aliases=aliases)
+        status, owner = classify(
+            item.canonical_url,
+            item.fingerprint,
+            known=known,
+            owners=owners,
+            aliases=aliases,
+            published=item.published,
+            updated=item.updated,
+        )
         item.dedup_status, item.duplicate_of = status, owner
         previous = known.get(item.canonical_url) or next((known[a] for a in aliases if a in known), None)
         if previous is not None and previous.removed:
@@ -135,6 +150,8 @@ class DedupPipeline:
             id=previous.id if previous else 0,
             content_hash=item.fingerprint,
             version=(previous.version + (status == "changed")) if previous else 1,
+            published=item.published,
+            updated=item.updated,
         )
         known[item.canonical_url] = current
         for alias in aliases:

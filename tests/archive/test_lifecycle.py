@@ -138,3 +138,21 @@ def test_redirect_sources_and_rel_canonical_become_aliases_of_one_document(db_ur
     with archive.reading() as session:
         assert session.scalar(select(func.count()).select_from(Version)) == 1
     archive.close()
+
+
+def test_a_changed_date_with_the_same_text_is_a_new_version(db_url: str) -> None:
+    first = VersionRecord(
+        title="T", lead=None, text="Samme tekst", content_hash="h", extractor="t", updated="2026-11-01"
+    )
+    later = VersionRecord(
+        title="T", lead=None, text="Samme tekst", content_hash="h", extractor="t", updated="2026-11-05"
+    )
+    _write(db_url, (_page(NEW, T0), first, "new"))
+    _write(db_url, (_page(NEW, T0 + dt.timedelta(days=1), body=b"x"), first, "unchanged"))
+    _write(db_url, (_page(NEW, T0 + dt.timedelta(days=5), body=b"y"), later, "changed"))
+    archive = open_archive(db_url)
+    assert [(r["version"], r["updated"]) for r in export_rows(archive, all_versions=True)] == [
+        (1, "2026-11-01"),
+        (2, "2026-11-05"),
+    ]
+    archive.close()

@@ -36,3 +36,11 @@ def test_a_page_reached_from_a_known_url_is_that_document_moved() -> None:
 def test_older_than_since(published: str | None, older: bool) -> None:
     assert older_than(published, dt.date(2024, 1, 1)) is older
     assert older_than(published, None) is False
+
+
+def test_a_new_date_is_a_new_content_version() -> None:
+    known = {URL: KnownDocument(id=3, content_hash="a", version=1, published="2024-03-01", updated=None)}
+    same = {"known": known, "owners": {"a": URL}}
+    assert classify(URL, "a", **same, published="2024-03-01") == ("unchanged", None)
+    assert classify(URL, "a", **same, published="2024-03-01", updated="2024-04-02") == ("changed", None)
+    assert classify(URL, "a", **same, published="2024-03-02") == ("changed", None)
