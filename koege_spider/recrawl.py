@@ -269,6 +269,9 @@ class Recrawl:
         if self._swept or self._archive is None or not self.policy.enabled:
             return
         self._swept = True
+        stats = self.crawler.stats
+        if not (stats.get_value("koege/listing/ok") or stats.get_value("koege/sitemap/ok")):
+            return  # the site did not answer: checking every due document would only fail too
         engine = self.crawler.engine
         scheduled = 0
         for site in sorted(getattr(spider, "profiles", {})):

@@ -233,6 +233,7 @@ def demo(port: int, db_url: str, verbose: bool) -> None:
         "Try next:",
         f'  koege-archive search "grøn vækst" {db_arg}',
         f"  koege-archive show {picks[0]['url'] if picks else 'URL'} {db_arg}",
+        f"  koege-archive history {picks[0]['url'] if picks else 'URL'} {db_arg}",
         f"  koege-archive runs {db_arg}",
         f"  koege-archive export --format csv -o koege.csv {db_arg}",
         "  koege-archive crawl koege          # the live site, politely (needs internet)",
