@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from archive.models import CrawlRun, Site
@@ -15,7 +15,7 @@ from archive.store import WriteFailed
 if TYPE_CHECKING:
     from archive.db import Archive
 
-__all__ = ["RunCounts", "finish_run", "mark_listings_walked", "start_run"]
+__all__ = ["RunCounts", "finish_run", "listings_walked", "mark_listings_walked", "start_run"]
 
 
 @dataclass(slots=True)
@@ -156,3 +156,17 @@ def mark_listings_walked(archive: Archive, site_key: str, at: dt.datetime) -> No
             session.execute(update(Site).where(Site.key == site_key).values(listings_walked_at=at))
     except OperationalError as exc:
         raise WriteFailed(f"cannot record the listing walk of {site_key}: {exc.orig}") from exc
+
+
+def listings_walked(archive: Archive, site_key: str) -> bool:
+    """Whether a finished run once followed every listing of a site to its last page.
+
+    Args:
+        archive: the open archive.
+        site_key: profile key.
+
+    Returns:
+        True when it did.
+    """
+    with archive.reading() as session:
+        return session.scalar(select(Site.listings_walked_at).where(Site.key == site_key)) is not None

@@ -25,9 +25,10 @@ from scrapy.exceptions import DontCloseSpider
 
 from archive.db import ArchiveError, open_archive
 from archive.lifecycle import page_states
-from archive.runs import mark_listings_walked
+from archive.runs import listings_walked, mark_listings_walked
 from archive.store import ArchiveWriter, CaptureRecord, WriteFailed
 from koege_spider.revisit import RevisitPolicy, Verdict, decide, keep_paginating, parse_since
+from koege_spider.urls import path_and_query
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -162,17 +163,8 @@ class Recrawl:
                 self._states[site], self._walked[site] = {}, False
             else:
                 self._states[site] = page_states(self._archive, site)
-                self._walked[site] = self._listings_walked(site)
+                self._walked[site] = listings_walked(self._archive, site)
         return self._states[site]
-
-    def _listings_walked(self, site: str) -> bool:
-        from sqlalchemy import select
-
-        from archive.models import Site
-
-        assert self._archive is not None
-        with self._archive.reading() as session:
-            return session.scalar(select(Site.listings_walked_at).where(Site.key == site)) is not None
 
     def state(self, site: str, url: str) -> PageState | None:
         """What the archive knows about one canonical URL of a site."""
@@ -295,8 +287,6 @@ class Recrawl:
 
 
 def _url_month(url: str, profile: Any) -> tuple[int, int] | None:
-    from koege_spider.urls import path_and_query
-
     pattern = profile.article.url_date_pattern
     match = pattern.search(path_and_query(url)) if pattern is not None else None
     if match is None:
