@@ -282,5 +282,5 @@ def export_rows(
     # Core rows on a plain connection (no ORM loading): exports read 100,000s of rows.
     with archive.engine.connect() as conn:
         result = conn.execution_options(yield_per=batch_size).execute(stmt)
-        for values in result.tuples():
+        for values in result:
             yield dict(zip(EXPORT_COLUMNS, values, strict=True))
