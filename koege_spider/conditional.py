@@ -13,7 +13,7 @@ from hashlib import sha256
 from typing import TYPE_CHECKING
 
 from archive.lifecycle import REMOVED_STATUSES
-from koege_spider.recrawl import is_article_request, recrawl_of
+from koege_spider.recrawl import is_article_request, recrawl_of, spider_of
 from koege_spider.revisit import conditional_headers
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class ConditionalRequestMiddleware:
         site = request.meta.get("koege_site")
         if recrawl is None or site is None or not recrawl.policy.enabled or not is_article_request(request):
             return None
-        url = self.crawler.spider.site_urls[site].canonical(request.url)
+        url = spider_of(self.crawler).site_urls[site].canonical(request.url)
         known = recrawl.state(site, url)
         return None if known is None else (recrawl, site, known)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from scrapy import Request, signals
@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
     from archive.db import Archive
     from archive.lifecycle import PageState
+    from koege_spider.spiders.news import NewsSpider
 
-__all__ = ["Recrawl", "RevisitMiddleware", "is_article_request", "recrawl_of"]
+__all__ = ["Recrawl", "RevisitMiddleware", "is_article_request", "recrawl_of", "spider_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ _PAGINATION_KEYS = ("koege_listing_page", "koege_json_page", "koege_post_page")
 def is_article_request(request: Request) -> bool:
     """True for a request the spider makes for an article page."""
     return getattr(request.callback, "__name__", None) == "parse_article"
+
+
+def spider_of(crawler: Crawler) -> NewsSpider:
+    """The running news spider (its profiles and URL views)."""
+    assert crawler.spider is not None
+    return cast("NewsSpider", crawler.spider)
 
 
 def _utcnow() -> dt.datetime:
@@ -172,8 +179,7 @@ class Recrawl:
 
     def verdict(self, site: str, url: str, *, lastmod: str | None, listing_page: int | None) -> Verdict:
         """Whether to fetch an article URL now (and remember that it was asked for)."""
-        spider = self.crawler.spider
-        profile = spider.profiles[site]
+        profile = spider_of(self.crawler).profiles[site]
         known = self.state(site, url)
         verdict = decide(
             known,
@@ -213,7 +219,7 @@ class Recrawl:
             return
         headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in sorted(response.headers.items())}
         content_type = headers.get("Content-Type", "").split(";")[0].strip().lower() or None
-        canonical = self.crawler.spider.site_urls[site].canonical
+        canonical = spider_of(self.crawler).site_urls[site].canonical
         sources = [canonical(u) for u in request.meta.get("redirect_urls", [])]
         capture = CaptureRecord(
             url=response.url,
@@ -245,7 +251,7 @@ class Recrawl:
         sources = request.meta.get("redirect_urls")
         if not site or not sources or not is_article_request(request):
             return
-        canonical = spider.site_urls[site].canonical
+        canonical = spider_of(self.crawler).site_urls[site].canonical
         target = canonical(request.url)
         for source in dict.fromkeys(canonical(u) for u in sources):
             if source != target:
@@ -320,7 +326,7 @@ class RevisitMiddleware:
             return None
         if "koege_listing_page" in meta:
             return int(meta["koege_listing_page"])
-        profile = self.crawler.spider.profiles[site]
+        profile = spider_of(self.crawler).profiles[site]
         for key, rules in (("koege_json_page", profile.json_listing), ("koege_post_page", profile.post_listing)):
             if key in meta and rules is not None:
                 return int(meta[key]) - rules.first_page + 1
@@ -332,7 +338,7 @@ class RevisitMiddleware:
         if recrawl is None or site is None:
             yield from result
             return
-        urls = self.crawler.spider.site_urls[site]
+        urls = spider_of(self.crawler).site_urls[site]
         stats = self.crawler.stats
         page = self._listing_page(response, site)
         verdicts: list[Verdict] = []

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.cli.common import cli, cli_archive, db_option, echo_err, format_option
 from archive.diff import diff_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from archive.diff import DiffPiece
 
 
 def _canonical(url: str) -> str:
@@ -97,15 +103,9 @@ def history(url_or_id: str, pair: tuple[int, int] | None, context: int, fmt: str
     _print_history(found)
 
 
-def _changes_only(pieces: list[object]) -> str:
-    out = []
-    for piece in pieces:
-        op, text = getattr(piece, "op", ""), getattr(piece, "text", "")
-        if op == "removed":
-            out.append(f"[-{text.strip()}-]")
-        elif op == "added":
-            out.append(f"{{+{text.strip()}+}}")
-    return "\n".join(out)
+def _changes_only(pieces: Sequence[DiffPiece]) -> str:
+    marks = {"removed": ("[-", "-]"), "added": ("{+", "+}")}
+    return "\n".join(f"{marks[p.op][0]}{p.text.strip()}{marks[p.op][1]}" for p in pieces if p.op in marks)
 
 
 def _print_history(found: object) -> None:
