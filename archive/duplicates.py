@@ -176,6 +176,7 @@ def link_near_duplicates(
     *,
     run_id: int | None = None,
     hasher: MinHasher | None = None,
+    threshold: float | None = None,
     now: dt.datetime | None = None,
 ) -> LinkReport:
     """Sign every document whose latest text has no signature yet and link it to its near-copies.
@@ -185,7 +186,8 @@ def link_near_duplicates(
     Args:
         archive: the open archive.
         run_id: the crawl run the links are credited to, if any.
-        hasher: the parameters (threshold); the defaults unless given.
+        hasher: the parameters; by default a :class:`MinHasher` with ``threshold``.
+        threshold: the similarity at which texts are linked (default 0.5), when no hasher is given.
         now: the time recorded with new links (now by default).
 
     Returns:
@@ -194,7 +196,6 @@ def link_near_duplicates(
     Raises:
         OperationalError: when the archive cannot be written (the caller reports it).
     """
-    hasher = hasher or MinHasher()
     report = LinkReport()
     engine = archive.engine.execution_options(koege_write=True)
     when = now or _utcnow()
@@ -203,6 +204,8 @@ def link_near_duplicates(
             rows = _unsigned(conn, _CHUNK)
             if not rows:
                 return report
+            if hasher is None:
+                hasher = MinHasher() if threshold is None else MinHasher(threshold)
             _link_chunk(conn, rows, hasher, run_id=run_id, now=when, report=report)
 
 

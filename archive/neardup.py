@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -78,6 +77,9 @@ class MinHasher:
         self.num_perm = num_perm
         self.shingle = shingle
         self.min_shingles = min_shingles
+        # datasketch imports SciPy (half a second): only when texts are really compared.
+        from datasketch import MinHash, MinHashLSH
+
         self._perm = MinHash(num_perm=num_perm, seed=1, scheme="affine32").permutations
         # datasketch picks bands × rows minimising weighted false positives and negatives at
         # the threshold; a missed duplicate costs more than a candidate checked and dropped.
@@ -102,6 +104,8 @@ class MinHasher:
         shingles = self.shingles(text)
         if len(shingles) < self.min_shingles:
             return None
+        from datasketch import MinHash
+
         minhash = MinHash(num_perm=self.num_perm, hashfunc=_identity, permutations=self._perm, scheme="affine32")
         minhash.update_batch(shingles.tolist())
         return np.asarray(minhash.hashvalues, dtype=np.uint32)

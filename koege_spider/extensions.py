@@ -14,8 +14,6 @@ from scrapy.exceptions import CloseSpider
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import ArchiveError, open_archive
-from archive.duplicates import link_near_duplicates
-from archive.neardup import MinHasher
 from archive.runs import RunCounts, finish_run, start_run
 from archive.store import WriteFailed
 
@@ -161,10 +159,10 @@ class CrawlRunRecorder:
         stats = self.crawler.stats
         if self.neardup_threshold is None or self._archive is None or stats.get_value("koege/storage/write_failed"):
             return
+        from archive.duplicates import link_near_duplicates  # NumPy only when a run ends
+
         try:
-            report = link_near_duplicates(
-                self._archive, run_id=self.run_id, hasher=MinHasher(threshold=self.neardup_threshold)
-            )
+            report = link_near_duplicates(self._archive, run_id=self.run_id, threshold=self.neardup_threshold)
         except SQLAlchemyError as exc:
             # The links are derived data: the next run (or `koege-archive duplicates`) adds them.
             stats.inc_value("koege/neardup/failed")
