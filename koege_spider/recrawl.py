@@ -281,10 +281,11 @@ class Recrawl:
             raise DontCloseSpider
 
     def _sweep_requests(self, spider: Any, site: str) -> Iterator[Request]:
-        requested = self._requested.setdefault(site, set())
+        # Documents a listing or sitemap linked were judged already; the rest are judged now.
+        judged = self._requested.setdefault(site, set()) | self._passed_over.setdefault(site, set())
         urls = []
         for url, known in sorted(self.states(site).items()):
-            if known.alias_of is not None or known.document_id in requested:
+            if known.alias_of is not None or known.document_id in judged:
                 continue
             verdict = self.verdict(site, url, lastmod=None, listing_page=None)
             if verdict.reason == "due":

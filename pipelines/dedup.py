@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
+    from archive.db import Archive
     from koege_spider.items import ArticleItem
 
 __all__ = ["DedupPipeline", "classify", "older_than"]
@@ -83,6 +84,7 @@ class DedupPipeline:
         self.crawler = crawler
         self.db_url = db_url
         self.since = since
+        self._archive: Archive | None = None
         self._known: dict[str, dict[str, KnownDocument]] = {}
         self._owners: dict[str, dict[str, str]] = {}
 
@@ -105,10 +107,12 @@ class DedupPipeline:
             raise CloseSpider(f"archive_unavailable: {exc}") from exc
 
     def close_spider(self) -> None:
-        """Close the archive."""
-        self._archive.close()
+        """Close the archive (if it was opened)."""
+        if self._archive is not None:
+            self._archive.close()
 
     def _load(self, site: str) -> None:
+        assert self._archive is not None
         known = known_documents(self._archive, site)
         self._known[site] = dict(known)
         owners: dict[str, str] = {}
