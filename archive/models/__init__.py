@@ -1,0 +1,30 @@
+"""SQLAlchemy 2 models of the archive, one module per area; every model is importable from here.
+
+- ``base``: the declarative base and ``UTCDateTime``;
+- ``core``: sites, crawl runs, documents, content versions;
+- ``captures``: what the servers sent (captures);
+- ``lifecycle``: events (removed/restored/moved), aliases, near-duplicate signatures and links.
+"""
+
+from __future__ import annotations
+
+from archive.models.base import Base, UTCDateTime
+from archive.models.captures import Capture, Payload
+from archive.models.core import CrawlRun, Document, Site, Version
+from archive.models.lifecycle import DocumentEvent, DocumentSignature, NearDuplicate, SignatureBucket, UrlAlias
+
+__all__ = [
+    "Base",
+    "Capture",
+    "CrawlRun",
+    "Document",
+    "DocumentEvent",
+    "DocumentSignature",
+    "NearDuplicate",
+    "Payload",
+    "SignatureBucket",
+    "Site",
+    "UTCDateTime",
+    "UrlAlias",
+    "Version",
+]
