@@ -32,6 +32,7 @@ __all__ = [
     "WarcError",
     "WarcStore",
     "payload_digest",
+    "purge_records",
     "read_capture",
     "recover_open_files",
     "verify_file",
@@ -379,6 +380,57 @@ def recover_open_files(folder: Path, *, quarantine: Path | None = None) -> list[
         path.rename(final)
         reports.append(OpenFileReport(final.name, "repaired" if end < size else "closed", good, size - end))
     return reports
+
+
+def purge_records(path: Path, offsets: set[int]) -> dict[int, int | None]:
+    """Rewrite a closed WARC file without the records at the given offsets (a takedown).
+
+    The request record written with each response is removed with it. Other records move:
+    the result maps every old record offset to its new one (None for a removed record), so the
+    caller can update what points into the file. The rewrite goes to a temporary file that
+    replaces the original only when complete.
+
+    Args:
+        path: the ``.warc.gz`` file.
+        offsets: offsets of the response/revisit records to remove.
+
+    Returns:
+        Old offset → new offset (None when removed).
+
+    Raises:
+        WarcError: when the file is damaged before its end (repair it first).
+    """
+    members = list(_gzip_members(path))
+    if not members or members[-1][1] != path.stat().st_size:
+        raise WarcError(f"{path.name} is damaged; run `koege-archive verify` first")
+    removed_ids: set[str] = set()
+    for offset, _, data in members:
+        if offset in offsets:
+            removed_ids.add(_header(data, b"warc-record-id"))
+    moved: dict[int, int | None] = {}
+    temporary = path.with_name(path.name + ".purge")
+    with path.open("rb") as source, temporary.open("wb") as target:
+        for offset, end, data in members:
+            gone = offset in offsets or _header(data, b"warc-concurrent-to") in removed_ids
+            if gone:
+                moved[offset] = None
+                continue
+            moved[offset] = target.tell()
+            source.seek(offset)
+            target.write(source.read(end - offset))
+        target.flush()
+        os.fsync(target.fileno())
+    temporary.replace(path)
+    return moved
+
+
+def _header(data: bytes, name: bytes) -> str:
+    head = data.split(b"\r\n\r\n", 1)[0]
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip().decode("latin-1")
+    return ""
 
 
 def verify_file(path: Path) -> tuple[int, int]:

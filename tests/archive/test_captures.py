@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.captures import WarcError, WarcStore, payload_digest, read_capture, recover_open_files, verify_file
+from archive.captures import (
+    WarcError,
+    WarcStore,
+    payload_digest,
+    purge_records,
+    read_capture,
+    recover_open_files,
+    verify_file,
+)
 
 T0 = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)
 URL = "https://www.koege.dk/om-koege-kommune/presse-og-kommunikation/nyheder-og-aktuelt/nyheder/ny-skole"
@@ -101,3 +109,18 @@ def test_a_hopeless_file_is_quarantined(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(WarcError, match="missing"):
         read_capture(tmp_path, "nope.warc.gz", 0)
+
+
+def test_purge_removes_a_record_and_its_request_and_moves_the_rest(tmp_path: Path) -> None:
+    store = WarcStore(tmp_path)
+    first = _write(store, body=b"<p>Behold</p>")
+    gone = _write(store, body=b"<p>Slet Hanne Hansen</p>")
+    last = _write(store, body=b"<p>Behold ogsaa</p>")
+    store.close()
+    path = tmp_path / first.file
+    moved = purge_records(path, {gone.offset})
+    assert moved[gone.offset] is None and moved[first.offset] == first.offset
+    assert b"Hanne" not in gzip.decompress(path.read_bytes())
+    new_last = moved[last.offset]
+    assert new_last is not None and read_capture(tmp_path, last.file, new_last).body == b"<p>Behold ogsaa</p>"
+    assert verify_file(path) == (5, 0)  # warcinfo + two exchanges
