@@ -3,7 +3,8 @@
 - ``base``: the declarative base and ``UTCDateTime``;
 - ``core``: sites, crawl runs, documents, content versions;
 - ``captures``: what the servers sent (captures);
-- ``lifecycle``: events (removed/restored/moved), aliases, near-duplicate signatures and links.
+- ``lifecycle``: events (removed/restored/moved), aliases, near-duplicate signatures and links;
+- ``ops``: schedules, per-run quality figures, suppressions and their audit trail.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from archive.models.base import Base, UTCDateTime
 from archive.models.captures import Capture, Payload
 from archive.models.core import CrawlRun, Document, Site, Version
 from archive.models.lifecycle import DocumentEvent, DocumentSignature, NearDuplicate, SignatureBucket, UrlAlias
+from archive.models.ops import RunQuality, Schedule, Suppression, SuppressionAudit
 
 __all__ = [
     "Base",
@@ -22,8 +24,12 @@ __all__ = [
     "DocumentSignature",
     "NearDuplicate",
     "Payload",
+    "RunQuality",
+    "Schedule",
     "SignatureBucket",
     "Site",
+    "Suppression",
+    "SuppressionAudit",
     "UTCDateTime",
     "UrlAlias",
     "Version",

@@ -64,6 +64,10 @@ class CrawlRun(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     skipped_reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The crawl's process, so the next run can tell a run killed hard (``interrupted``) from one
+    # still going; a run on another host is never judged from here.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
 
 
 class Document(Base):

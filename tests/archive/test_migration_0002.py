@@ -78,7 +78,8 @@ def test_db_upgrade_takes_0001_to_0002_keeping_every_row(old_archive: str) -> No
     before = {t: _count(old_archive, t) for t in tables}
     result = run_cli("db", "upgrade", "--db", old_archive)
     assert result.returncode == 0, result.stderr
-    assert "from schema 0001 to 0002" in result.stderr
+    # To the newest schema (later revisions keep 0002's rows too).
+    assert "from schema 0001 to " in result.stderr
     assert {t: _count(old_archive, t) for t in tables} == before
 
     engine = create_engine(old_archive)
@@ -101,4 +102,4 @@ def test_db_upgrade_takes_0001_to_0002_keeping_every_row(old_archive: str) -> No
     runs = run_cli("runs", "--format", "json", "--db", old_archive)
     assert json.loads(runs.stdout)[0]["new"] == 39
     again = run_cli("db", "upgrade", "--db", old_archive)
-    assert again.returncode == 0 and "already at schema 0002" in again.stderr
+    assert again.returncode == 0 and "already at schema " in again.stderr
