@@ -44,9 +44,11 @@ class Schedule(Base):
 class RunQuality(Base):
     """What one run brought back from one site: pages, listings, articles and what they lacked.
 
-    Counts, not shares: the shares are computed when read, so nothing is rounded away. ``articles``
-    counts the article pages extracted in the run (archived or dropped as empty); the ``missing_*``
-    counts are among those.
+    Counts, not shares: the shares are computed when read, so nothing is rounded away.
+    ``listings_read`` counts listing, feed and sitemap pages read, ``listings_empty`` those that
+    linked no article, ``listing_links`` the article links they held (before the revisit policy
+    chose which to fetch). ``articles`` counts the article pages extracted in the run (archived or
+    dropped as empty); the ``missing_*`` counts are among those.
     """
 
     __tablename__ = "run_quality"
@@ -60,6 +62,7 @@ class RunQuality(Base):
     site: Mapped[str] = mapped_column(String(64), index=True)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     listings_read: Mapped[int] = mapped_column(Integer, default=0)
+    listings_empty: Mapped[int] = mapped_column(Integer, default=0)
     listing_links: Mapped[int] = mapped_column(Integer, default=0)
     articles: Mapped[int] = mapped_column(Integer, default=0)
     missing_title: Mapped[int] = mapped_column(Integer, default=0)

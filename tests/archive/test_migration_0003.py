@@ -114,8 +114,9 @@ def test_0003_keeps_every_row_and_adds_the_operations_tables(archive_0002: str) 
         )
         conn.execute(
             text(
-                "INSERT INTO run_quality (run_id, site, pages, listings_read, listing_links, articles, missing_title,"
-                " missing_published, missing_text, not_found, errors) VALUES (1, 'koege', 40, 5, 39, 39, 0, 1, 0, 1, 0)"
+                "INSERT INTO run_quality (run_id, site, pages, listings_read, listings_empty, listing_links, articles,"
+                " missing_title, missing_published, missing_text, not_found, errors)"
+                " VALUES (1, 'koege', 40, 5, 0, 39, 39, 0, 1, 0, 1, 0)"
             )
         )
         conn.execute(

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("site", sa.String(length=64), nullable=False),
         sa.Column("pages", sa.Integer(), nullable=False),
         sa.Column("listings_read", sa.Integer(), nullable=False),
+        sa.Column("listings_empty", sa.Integer(), nullable=False),
         sa.Column("listing_links", sa.Integer(), nullable=False),
         sa.Column("articles", sa.Integer(), nullable=False),
         sa.Column("missing_title", sa.Integer(), nullable=False),
