@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +17,8 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterator
 
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
     from sqlalchemy.engine import URL, Connection, Engine
 
 __all__ = [
@@ -59,17 +58,56 @@ def default_archive_url() -> str:
     return f"sqlite:///{DEFAULT_ARCHIVE_PATH}"
 
 
+#: The migration scripts; their ``revision``/``down_revision`` lines give the current schema.
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:["']([^"']+)["']|None)\s*$""", re.M)
+
+
 def _alembic_config(url: str) -> Config:
+    # Alembic costs about half a second to import: only opening an archive that must be created
+    # or upgraded (or checked against an unknown schema) pays for it.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "archive:migrations")
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
+def _script_directory() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://"))
+
+
 def _head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    head = _script_directory().get_current_head()
     assert head is not None
     return head
+
+
+def _scripted_head_revision() -> str | None:
+    """The head schema revision, read from the migration scripts without importing Alembic.
+
+    Each script in ``archive/migrations/versions`` names its ``revision`` and ``down_revision``;
+    the head is the one revision no other script revises. A test holds this equal to Alembic's
+    own answer.
+
+    Returns:
+        The head revision, or None when the scripts do not name exactly one head (then the
+        caller asks Alembic).
+    """
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in _MIGRATIONS.glob("*.py"):
+        found = {m.group(1): m.group(2) for m in _REVISION_LINE.finditer(script.read_text(encoding="utf-8"))}
+        if "revision" not in found:
+            continue
+        revisions.add(found["revision"])
+        if found.get("down_revision"):
+            revised.add(found["down_revision"])
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _install_sqlite_pragmas(engine: Engine) -> None:
@@ -214,14 +252,26 @@ def open_archive(db_url: str, *, create: bool = True, data_dir: str | Path | Non
 
 
 def _current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def _stamped_revisions(conn: Connection) -> set[str] | None:
+    """The revisions in ``alembic_version`` (one query), or None when the table is missing."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
 def _check_schema(archive: Archive, *, create: bool) -> None:
-    head = _head_revision()
+    scripted = _scripted_head_revision()
     with archive.engine.connect() as conn:
+        if scripted is not None and _stamped_revisions(conn) == {scripted}:
+            return  # the common case: a current archive, checked without Alembic
         current = _current_revision(conn)
         has_tables = bool(inspect(conn).get_table_names())
+    head = _head_revision()
     if current == head:
         return
     if current is None and not has_tables:
@@ -233,8 +283,7 @@ def _check_schema(archive: Archive, *, create: bool) -> None:
             f"{archive.display_url} holds tables but no schema version; it is not a koege-archive "
             "archive, or one from before migrations. Use another --db."
         )
-    script = ScriptDirectory.from_config(_alembic_config("sqlite://"))
-    known = {rev.revision for rev in script.walk_revisions()}
+    known = {rev.revision for rev in _script_directory().walk_revisions()}
     if current not in known:
         raise SchemaTooNew(
             f"{archive.display_url} was written by a newer koege-archive (schema {current}); "
@@ -247,6 +296,8 @@ def _check_schema(archive: Archive, *, create: bool) -> None:
 
 
 def _upgrade(archive: Archive) -> None:
+    from alembic import command
+
     cfg = _alembic_config(archive.url.render_as_string(hide_password=False))
     with archive.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -273,8 +324,7 @@ def upgrade_archive(db_url: str) -> tuple[str | None, str]:
     try:
         with engine.connect() as conn:
             before = _current_revision(conn)
-        script = ScriptDirectory.from_config(_alembic_config("sqlite://"))
-        if before is not None and before not in {r.revision for r in script.walk_revisions()}:
+        if before is not None and before not in {r.revision for r in _script_directory().walk_revisions()}:
             raise SchemaTooNew(f"{archive.display_url} is newer than this software (schema {before})")
         _upgrade(archive)
         return before, _head_revision()
