@@ -1,6 +1,9 @@
 """CrawlRunRecorder: a crawl_runs row written when the spider opens and finished when it closes.
 
-Before it finishes the row, it signs the run's new texts and links them to their near-duplicates
+The row names the crawl's process (pid, host): a run killed hard is marked ``interrupted`` when
+the next run starts, which says so in its log. While the crawl runs, the recorder counts its
+quality figures per site (:mod:`koege_spider.quality`) and stores them with the run. Before it
+finishes the row, it signs the run's new texts and links them to their near-duplicates
 (``archive.duplicates``), so ``koege-archive duplicates`` is current after every crawl.
 """
 
@@ -14,14 +17,16 @@ from scrapy.exceptions import CloseSpider
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import ArchiveError, open_archive
-from archive.runs import RunCounts, finish_run, start_run
+from archive.runs import RunCounts, finish_run, last_run, mark_interrupted_runs, start_run
 from archive.store import WriteFailed
+from koege_spider.quality import RunFigures
 
 if TYPE_CHECKING:
     from typing import Self
 
-    from scrapy import Spider
+    from scrapy import Request, Spider
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
 
     from archive.db import Archive
 
@@ -74,7 +79,8 @@ def run_verdict(reason: str, counts: RunCounts, stats: dict[str, Any]) -> tuple[
         stats: the crawl's stats.
 
     Returns:
-        (``finished`` or ``failed``, a message saying what went wrong and what to do).
+        (``finished``, ``failed`` or ``interrupted`` (stopped by a signal), a message saying what
+        went wrong and what to do).
     """
     if stats.get("koege/storage/write_failed") or reason == "archive_unavailable":
         error = stats.get("koege/storage/error") or stats.get("koege/run/error") or "the archive could not be opened"
@@ -83,6 +89,11 @@ def run_verdict(reason: str, counts: RunCounts, stats: dict[str, Any]) -> tuple[
         last = stats.get("koege/listing/last_error")
         detail = f" (last error: {last})" if last else ""
         return "failed", (f"no listing or sitemap could be read{detail}. Check the network, the site, or --base-url.")
+    if reason == "shutdown":
+        return (
+            "interrupted",
+            "stopped by Ctrl-C or SIGTERM before it was done; run the same crawl again to continue where it stopped.",
+        )
     if reason != "finished":
         return (
             "failed",
@@ -100,9 +111,14 @@ class CrawlRunRecorder:
         self.version = version
         self.neardup_threshold = neardup_threshold
         self.run_id: int | None = None
+        self.figures = RunFigures()
         self._archive: Archive | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.response_received, signal=signals.response_received)
+        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -117,11 +133,13 @@ class CrawlRunRecorder:
         Raises:
             CloseSpider: ``archive_unavailable`` when the archive cannot be written.
         """
+        sites = sorted(getattr(spider, "profiles", {}) or [spider.name])
         try:
             self._archive = open_archive(self.db_url)
+            self._report_unfinished(sites)
             self.run_id = start_run(
                 self._archive,
-                sites=sorted(getattr(spider, "profiles", {}) or [spider.name]),
+                sites=sites,
                 software_version=self.version,
                 base_url=getattr(spider, "base_url", None),
                 log_file=self.crawler.settings.get("LOG_FILE"),
@@ -131,6 +149,51 @@ class CrawlRunRecorder:
             self.crawler.stats.set_value("koege/run/error", str(exc))
             raise CloseSpider("archive_unavailable") from exc
         self.crawler.stats.set_value("koege/run/id", self.run_id)
+
+    def _report_unfinished(self, sites: list[str]) -> None:
+        """Mark runs killed hard as interrupted; say so when a site's last run did not finish."""
+        assert self._archive is not None
+        mark_interrupted_runs(self._archive)
+        for site in sites:
+            previous = last_run(self._archive, site=site)
+            if previous is None or previous.status in ("finished", "failed"):
+                continue
+            state = "is still running" if previous.status == "running" else "did not finish"
+            logger.warning(
+                "The last run of %s (run %d, started %s) %s (%s); this run completes its work: what that run "
+                "archived is kept and not fetched again, the rest is fetched now.",
+                site,
+                previous.id,
+                previous.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                state,
+                previous.status,
+            )
+            self.crawler.stats.set_value(f"koege/run/previous_unfinished/{site}", previous.id)
+
+    # --- quality figures --------------------------------------------------------------------
+    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
+        """Count a page of a site."""
+        site = request.meta.get("koege_site")
+        if site is not None:
+            self.figures.response(site, response.status)
+
+    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
+        """Count an archived article and what it lacks."""
+        site = getattr(item, "site", None)
+        if site is not None:
+            self.figures.article(site, title=item.title, published=item.published, text=item.text)
+
+    def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:
+        """Count an article page from which no text could be extracted."""
+        site = getattr(item, "site", None)
+        if site is not None and str(exception) == "no_article":
+            self.figures.empty_article(site)
+
+    def spider_error(self, failure: Any, response: Response, spider: Spider) -> None:
+        """Count a page that broke its callback."""
+        site = response.meta.get("koege_site") if response is not None else None
+        if site is not None:
+            self.figures.error(site)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Finish the run row with the counts and the verdict."""
@@ -149,6 +212,7 @@ class CrawlRunRecorder:
                 counts=counts,
                 stats=stats,
                 message=message,
+                figures=self.figures.all(),
             )
         except WriteFailed as exc:
             logger.error("Could not record the end of run %s: %s", self.run_id, exc)

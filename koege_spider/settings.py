@@ -71,6 +71,8 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
     # Only article requests worth making; pagination stops where nothing new or due is left.
     "koege_spider.recrawl.RevisitMiddleware": 750,
+    # Each listing's article links counted before RevisitMiddleware thins them (health figures).
+    "koege_spider.quality.ListingQualityMiddleware": 800,
 }
 
 DOWNLOADER_MIDDLEWARES = {
