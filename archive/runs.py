@@ -29,6 +29,7 @@ __all__ = [
     "RunCounts",
     "SiteFigures",
     "finish_run",
+    "first_run_since",
     "last_run",
     "listings_walked",
     "mark_interrupted_runs",
@@ -363,6 +364,23 @@ def last_run(archive: Archive, *, site: str | None = None) -> CrawlRun | None:
     """
     with archive.reading() as session:
         return session.scalar(select(CrawlRun).where(_of_site(site)).order_by(CrawlRun.id.desc()).limit(1))
+
+
+def first_run_since(archive: Archive, *, site: str, at: dt.datetime) -> int | None:
+    """The first run of a site started at or after a moment (the run a launched crawl recorded).
+
+    Args:
+        archive: the open archive.
+        site: a profile key.
+        at: the moment.
+
+    Returns:
+        The run id, or None.
+    """
+    with archive.reading() as session:
+        return session.scalar(
+            select(CrawlRun.id).where(_of_site(site), CrawlRun.started_at >= at).order_by(CrawlRun.id).limit(1)
+        )
 
 
 def running_runs(archive: Archive, *, site: str | None = None) -> list[CrawlRun]:
