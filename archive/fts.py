@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from archive.db import Archive
 
-__all__ = ["INDEX_FORMAT", "ensure_index", "index_new_versions", "rebuild_index"]
+__all__ = ["INDEX_FORMAT", "drop_documents", "ensure_index", "index_new_versions", "rebuild_index", "reindex_documents"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ _LATEST = (
     "FROM documents d JOIN sites s ON s.id = d.site_id "
     "JOIN versions v ON v.document_id = d.id AND v.version = d.latest_version "
 )
+# Suppressed documents (archive.suppression) are never indexed: searches cannot find them.
+_VISIBLE = "d.id NOT IN (SELECT document_id FROM suppressions WHERE lifted_at IS NULL)"
 
 
 def _is_sqlite(conn: Connection) -> bool:
@@ -181,7 +183,8 @@ def index_new_versions(conn: Connection, versions: list[dict[str, Any]]) -> None
         doc_id: (url, key)
         for doc_id, url, key in conn.execute(
             text(
-                f"SELECT d.id, d.url, s.key FROM documents d JOIN sites s ON s.id = d.site_id WHERE d.id IN ({where})"
+                f"SELECT d.id, d.url, s.key FROM documents d JOIN sites s ON s.id = d.site_id WHERE d.id IN ({where}) "
+                f"AND {_VISIBLE}"
             ),
             params,
         )
@@ -198,6 +201,38 @@ def index_new_versions(conn: Connection, versions: list[dict[str, Any]]) -> None
             _set(conn, "signature", str(head))
 
 
+def drop_documents(conn: Connection, ids: list[int]) -> None:
+    """Take documents out of the index (a suppression), in the caller's transaction.
+
+    Args:
+        conn: a connection inside a write transaction.
+        ids: document ids.
+    """
+    state = _state(conn)
+    if state is None or not ids:
+        return
+    params = [{"id": i} for i in ids]
+    if _is_sqlite(conn):
+        conn.execute(text("DELETE FROM documents_fts WHERE rowid = :id"), params)
+    conn.execute(text("DELETE FROM documents_fts_docs WHERE document_id = :id"), params)
+
+
+def reindex_documents(conn: Connection, ids: list[int]) -> None:
+    """Put documents (back) into the index from their latest versions, skipping suppressed ones.
+
+    Args:
+        conn: a connection inside a write transaction.
+        ids: document ids.
+    """
+    state = _state(conn)
+    if state is None or state.get("format") != INDEX_FORMAT or not ids:
+        return  # no index yet, or an outdated one: the next search builds it whole
+    params = {f"d{i}": d for i, d in enumerate(ids)}
+    where = ", ".join(f":{k}" for k in params)
+    rows = [dict(r._mapping) for r in conn.execute(text(_LATEST + f"WHERE d.id IN ({where}) AND {_VISIBLE}"), params)]
+    _index_rows(conn, rows, DanishAnalyzer())
+
+
 def _sync(archive: Archive, analyzer: DanishAnalyzer) -> int:
     """Index every document whose latest version the index does not hold yet; chunked commits."""
     after, done = 0, 0
@@ -209,7 +244,7 @@ def _sync(archive: Archive, analyzer: DanishAnalyzer) -> int:
                 conn.scalars(
                     text(
                         "SELECT d.id FROM documents d LEFT JOIN documents_fts_docs x ON x.document_id = d.id "
-                        "WHERE d.id > :after AND d.latest_version > 0 "
+                        f"WHERE d.id > :after AND d.latest_version > 0 AND {_VISIBLE} "
                         "AND (x.document_id IS NULL OR x.version <> d.latest_version) ORDER BY d.id LIMIT :n"
                     ),
                     {"after": after, "n": _CHUNK},

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from archive.models import Capture, CrawlRun, Document, Site, Version
+from archive.models import Capture, CrawlRun, Document, Site, Suppression, Version
 from archive.querylang import QueryError
+from archive.suppression import suppressed_ids
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -103,6 +104,8 @@ def capture_bytes(archive: Archive, capture_id: int) -> CaptureView | None:
         capture = session.get(Capture, capture_id)
         if capture is None or capture.payload is None:
             return None
+        if capture.document_id is not None and _suppressed(session, capture.document_id):
+            return None
         payload = capture.payload
         body = zlib.decompress(payload.data) if payload.compression == "zlib" else bytes(payload.data)
         return CaptureView(
@@ -149,6 +152,10 @@ def _version_dict(v: Version) -> dict[str, Any]:
     }
 
 
+def _suppressed(session: Any, document_id: int) -> bool:
+    return session.scalar(suppressed_ids().where(Suppression.document_id == document_id).limit(1)) is not None
+
+
 def find_document(archive: Archive, url_or_id: str) -> DocumentView | None:
     """Look a document up by its id or by any URL that canonicalises to it.
 
@@ -175,8 +182,8 @@ def find_document(archive: Archive, url_or_id: str) -> DocumentView | None:
 
                 doc_id = session.scalar(select(Capture.document_id).where(Capture.url == url_or_id).limit(1))
                 doc = session.get(Document, doc_id) if doc_id else None
-        if doc is None:
-            return None
+        if doc is None or _suppressed(session, doc.id):
+            return None  # a suppressed document is shown nowhere (archive.suppression)
         original = session.get(Document, doc.duplicate_of_id) if doc.duplicate_of_id else None
         return DocumentView(
             id=doc.id,
@@ -279,6 +286,8 @@ def export_rows(
         stmt = stmt.where(func.substr(Version.published, 1, len(until)) <= until)
     if document_ids is not None:
         stmt = stmt.where(Document.id.in_(document_ids))
+    # Suppressed documents are never exported (archive.suppression).
+    stmt = stmt.where(Document.id.not_in(suppressed_ids()))
     # Core rows on a plain connection (no ORM loading): exports read 100,000s of rows.
     with archive.engine.connect() as conn:
         result = conn.execution_options(yield_per=batch_size).execute(stmt)

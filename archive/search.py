@@ -276,7 +276,9 @@ def _hits(conn: Any, ranked: list[Any], node: Node | None, analyzer: DanishAnaly
         for r in conn.execute(
             text(
                 "SELECT d.id, d.url, v.version, v.title, v.lead, v.text, v.published, v.updated FROM documents d "
-                f"JOIN versions v ON v.document_id = d.id AND v.version = d.latest_version WHERE d.id IN ({where})"
+                f"JOIN versions v ON v.document_id = d.id AND v.version = d.latest_version WHERE d.id IN ({where}) "
+                # Never a suppressed document, even from an index not yet brought up to date.
+                "AND d.id NOT IN (SELECT document_id FROM suppressions WHERE lifted_at IS NULL)"
             ),
             params,
         )

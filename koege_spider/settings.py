@@ -82,6 +82,8 @@ DOWNLOADER_MIDDLEWARES = {
     # robots.txt per RFC 9309 (a 5xx means stay out) and its Crawl-delay, in place of Scrapy's.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "koege_spider.robots.RobotsPolicyMiddleware": 100,
+    # Suppressed documents (takedowns) are not fetched again.
+    "koege_spider.takedown.SuppressedUrlsMiddleware": 105,
     # After robots.txt, so that refused requests do not spend a site's budget.
     "koege_spider.budget.SiteBudgetMiddleware": 110,
     "koege_spider.pacing.PacingMiddleware": 120,

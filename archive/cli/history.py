@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,10 +68,15 @@ def history(url_or_id: str, pair: tuple[int, int] | None, context: int, fmt: str
       koege-archive history https://www.koege.dk/Service/Nyheder/2021/06/Invitation-til-borgermoede.aspx
       koege-archive history 12 --diff 1 2
     """
+    from archive.cli.takedown import hidden_document, report_hidden
     from archive.history import document_history, version_diff
 
     versions = _parse_pair(pair)
     with cli_archive(db_url) as archive:
+        hidden = hidden_document(archive, url_or_id, None if url_or_id.strip().isdigit() else _canonical(url_or_id))
+        if hidden is not None:
+            report_hidden(hidden, fmt)
+            return
         found = document_history(archive, url_or_id)
         if found is None and not url_or_id.strip().isdigit():
             found = document_history(archive, _canonical(url_or_id))
@@ -101,6 +106,17 @@ def history(url_or_id: str, pair: tuple[int, int] | None, context: int, fmt: str
         click.echo(diff_text(pieces, context=context or None) if context else _changes_only(pieces))
         return
     _print_history(found)
+
+
+def _without(cluster: Any, hidden: set[int]) -> Any:
+    """A cluster without its suppressed documents (they are shown nowhere)."""
+    if not hidden or not any(m.id in hidden for m in cluster.members):
+        return cluster
+    import dataclasses
+
+    members = [m for m in cluster.members if m.id not in hidden]
+    links = [(a, b, s) for a, b, s in cluster.links if a not in hidden and b not in hidden]
+    return dataclasses.replace(cluster, members=members, links=links)
 
 
 def _changes_only(pieces: Sequence[DiffPiece]) -> str:
@@ -177,7 +193,11 @@ def duplicates(site: str | None, min_size: int, fmt: str, db_url: str) -> None:
         else:
             if report.signed:
                 echo_err(f"Compared {report.signed} document(s) not compared before; {report.linked} new link(s).")
-        found = [c for c in duplicate_clusters(archive, site=site) if len(c.members) >= min_size]
+        from archive.suppression import list_suppressions
+
+        hidden = {s.document_id for s in list_suppressions(archive)}
+        clusters = [_without(c, hidden) for c in duplicate_clusters(archive, site=site)]
+        found = [c for c in clusters if len(c.members) >= min_size]
     if fmt == "json":
         records = [
             {

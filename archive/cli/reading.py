@@ -141,8 +141,14 @@ def show(url_or_id: str, fmt: str, db_url: str) -> None:
     Example:
       koege-archive show https://www.koege.dk/Service/Nyheder/2018/02/Koege-Kommune-saetter-spot-paa-groen-vaekst-med-international-workshop.aspx
     """
+    from archive.cli.takedown import hidden_document, report_hidden
+
     with cli_archive(db_url) as archive:
+        hidden = hidden_document(archive, url_or_id, _canonical(url_or_id))
         doc = queries.find_document(archive, url_or_id) or queries.find_document(archive, _canonical(url_or_id))
+    if hidden is not None:
+        report_hidden(hidden, fmt)
+        return
     if doc is None:
         raise click.ClickException(f"no document for {url_or_id!r}; find one with `koege-archive search WORD`")
     if fmt == "json":
