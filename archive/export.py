@@ -8,16 +8,16 @@ and count the cut cells; the other formats keep every character.
 
 from __future__ import annotations
 
-import json
-import re
-import zipfile
+import codecs
+import operator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from archive.queries import EXPORT_COLUMNS
+from archive.rowstream import RowStream
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
 
 __all__ = [
@@ -77,9 +77,10 @@ COLUMN_DICTIONARY: dict[str, tuple[str, str]] = {
 }
 
 _INT_COLUMNS = frozenset({"id", "version"})
-# XML 1.0 cannot hold these control characters; openpyxl refuses them.
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_UTF8 = tuple(start.encode() for start in _FORMULA_START)
+# Rows per batch when the writer batches dicts itself (export_rows streams its own batches).
+_BATCH = 500
 
 
 @dataclass(slots=True)
@@ -97,54 +98,85 @@ def _fit_excel(value: str, stats: WriteStats) -> str:
     return value[: EXCEL_CELL_LIMIT - len(marker)] + marker
 
 
-def _csv_line(values: list[Any], delimiter: str) -> str:
-    """One RFC 4180 record (quoted only where needed, as the csv module's QUOTE_MINIMAL does)."""
-    cells = []
-    for value in values:
-        if value is None:
-            cells.append("")
-        elif isinstance(value, str):
-            if '"' in value or delimiter in value or "\n" in value or "\r" in value:
-                cells.append('"' + value.replace('"', '""') + '"')
-            else:
-                cells.append(value)
-        else:
-            cells.append(str(value))
-    return delimiter.join(cells)
+def _batches(
+    rows: Iterable[dict[str, Any]] | RowStream, *, utf8: bool = False, size: int = _BATCH
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """Rows as batches of tuples in column order: a RowStream's own batches, or dicts batched here.
+
+    With ``utf8`` texts may come as UTF-8 bytes (see :meth:`RowStream.batches`) or as str.
+    """
+    if isinstance(rows, RowStream):
+        batches = rows.batches(utf8=utf8)
+        try:
+            yield from batches
+        finally:
+            batches.close()  # type: ignore[attr-defined]
+        return
+    values = operator.itemgetter(*EXPORT_COLUMNS)
+    batch: list[Sequence[Any]] = []
+    for row in rows:
+        batch.append(values(row))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def _write_lines(lines: Iterable[str], out: IO[str], batch: int = 500) -> None:
-    buffer: list[str] = []
-    for line in lines:
-        buffer.append(line)
-        if len(buffer) >= batch:
-            out.write("\r\n".join(buffer) + "\r\n")
-            buffer.clear()
-    if buffer:
-        out.write("\r\n".join(buffer) + "\r\n")
+def _csv_lines(batch: Sequence[Sequence[Any]], delimiter: int, cell: Callable[[Any], Any] | None = None) -> bytes:
+    """RFC 4180 records in UTF-8 with CRLF, quoted only where needed (the csv module's QUOTE_MINIMAL).
+
+    Built here on bytes rather than with ``csv.writer`` on str: the csv module checks every
+    character of an article-length text one by one, and a str must be encoded again.
+    """
+    separator = bytes((delimiter,))
+    lines = []
+    for row in batch:
+        cells = []
+        for value in row if cell is None else map(cell, row):
+            if value is None:
+                cells.append(b"")
+                continue
+            if value.__class__ is not bytes:
+                value = value.encode() if value.__class__ is str else str(value).encode()
+            # Membership of one byte (an int) is a memchr; bytes.replace copies only on a match.
+            if 34 in value:  # "
+                value = b'"' + value.replace(b'"', b'""') + b'"'
+            elif delimiter in value or 10 in value or 13 in value:
+                value = b'"' + value + b'"'
+            cells.append(value)
+        lines.append(separator.join(cells))
+    lines.append(b"")
+    return b"\r\n".join(lines)
+
+
+def _writer_of_bytes(out: IO[str]) -> Callable[[bytes], Any]:
+    """Write UTF-8 bytes to a text stream: to its byte buffer when it has one, else decoded."""
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if buffer is not None and encoding and codecs.lookup(encoding).name == "utf-8":
+        out.flush()  # what was written as text goes first
+        return buffer.write  # type: ignore[no-any-return]
+    return lambda data: out.write(data.decode("utf-8"))
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], stats: WriteStats | None = None) -> int:
     """Write rows as UTF-8 CSV with a header row (RFC 4180 quoting, CRLF; null is an empty field).
 
     Args:
-        rows: export rows.
+        rows: export rows (dicts, or the :class:`~archive.rowstream.RowStream` of ``export_rows``).
         out: a text stream opened with ``newline=""``.
         stats: unused (every character is kept).
 
     Returns:
         The number of rows written.
     """
+    out.write(",".join(EXPORT_COLUMNS) + "\r\n")
+    write = _writer_of_bytes(out)
     count = 0
-
-    def lines() -> Iterable[str]:
-        nonlocal count
-        yield ",".join(EXPORT_COLUMNS)
-        for row in rows:
-            count += 1
-            yield _csv_line([row[c] for c in EXPORT_COLUMNS], ",")
-
-    _write_lines(lines(), out)
+    for batch in _batches(rows, utf8=True):
+        write(_csv_lines(batch, ord(",")))
+        count += len(batch)
     return count
 
 
@@ -157,7 +189,7 @@ def write_excel_csv(rows: Iterable[dict[str, Any]], out: IO[str], stats: WriteSt
     never runs an archived text as one.
 
     Args:
-        rows: export rows.
+        rows: export rows (dicts, or the :class:`~archive.rowstream.RowStream` of ``export_rows``).
         out: a text stream opened with ``newline=""``.
         stats: counts the cells cut.
 
@@ -165,22 +197,23 @@ def write_excel_csv(rows: Iterable[dict[str, Any]], out: IO[str], stats: WriteSt
         The number of rows written.
     """
     stats = stats if stats is not None else WriteStats()
-    count = 0
 
     def cell(value: Any) -> Any:
-        if not isinstance(value, str):
+        if value.__class__ is str:
+            value = value.encode()
+        elif value.__class__ is not bytes:
             return value
-        value = _fit_excel(value, stats)
-        return "'" + value if value.startswith(_FORMULA_START) else value
+        # A text of more UTF-8 bytes than the limit may still fit: count its characters.
+        if len(value) > EXCEL_CELL_LIMIT:
+            value = _fit_excel(value.decode(), stats).encode()
+        return b"'" + value if value.startswith(_FORMULA_START_UTF8) else value
 
-    def lines() -> Iterable[str]:
-        nonlocal count
-        yield "\ufeff" + ";".join(EXPORT_COLUMNS)
-        for row in rows:
-            count += 1
-            yield _csv_line([cell(row[c]) for c in EXPORT_COLUMNS], ";")
-
-    _write_lines(lines(), out)
+    out.write("\ufeff" + ";".join(EXPORT_COLUMNS) + "\r\n")
+    write = _writer_of_bytes(out)
+    count = 0
+    for batch in _batches(rows, utf8=True):
+        write(_csv_lines(batch, ord(";"), cell))
+        count += len(batch)
     return count
 
 
@@ -188,47 +221,46 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str], stats: WriteStats 
     """Write rows as JSON Lines (one object per line, keys in column order, UTF-8 unescaped).
 
     Args:
-        rows: export rows.
+        rows: export rows (dicts, or the :class:`~archive.rowstream.RowStream` of ``export_rows``).
         out: a text stream.
         stats: unused (every character is kept).
 
     Returns:
         The number of rows written.
     """
+    import orjson
+
+    dumps = orjson.dumps
+    columns = EXPORT_COLUMNS
+    write = _writer_of_bytes(out)
     count = 0
-    buffer: list[str] = []
-    for row in rows:
-        buffer.append(json.dumps({c: row[c] for c in EXPORT_COLUMNS}, ensure_ascii=False))
-        count += 1
-        if len(buffer) >= 500:
-            out.write("\n".join(buffer) + "\n")
-            buffer.clear()
-    if buffer:
-        out.write("\n".join(buffer) + "\n")
+    if isinstance(rows, RowStream) and rows.is_sqlite:
+        # SQLite renders each row with json_object: the same bytes as orjson below, no dicts.
+        lines = rows.json_lines()
+        try:
+            for batch in lines:
+                write(b"\n".join([line for (line,) in batch]) + b"\n")
+                count += len(batch)
+        finally:
+            lines.close()  # type: ignore[attr-defined]
+        return count
+    for batch in _batches(rows):
+        # orjson keeps the keys in order and writes æøå as UTF-8, as json.dumps(ensure_ascii=False).
+        write(b"\n".join([dumps(dict(zip(columns, row, strict=True))) for row in batch]) + b"\n")
+        count += len(batch)
     return count
 
 
-def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def write_parquet(
-    rows: Iterable[dict[str, Any]], path: Path, stats: WriteStats | None = None, *, batch_rows: int = 2000
+    rows: Iterable[dict[str, Any]], path: Path, stats: WriteStats | None = None, *, batch_rows: int = 5000
 ) -> int:
     """Write rows as Parquet (pyarrow; ``id``/``version`` int64, the rest UTF-8 strings).
 
     Args:
-        rows: export rows.
+        rows: export rows (dicts, or the :class:`~archive.rowstream.RowStream` of ``export_rows``).
         path: the file to write.
         stats: unused (every character is kept).
-        batch_rows: rows per row group written (memory stays bounded).
+        batch_rows: about this many rows per row group (memory stays bounded).
 
     Returns:
         The number of rows written.
@@ -242,20 +274,30 @@ def write_parquet(
             for c, (_t, d) in COLUMN_DICTIONARY.items()
         ]
     )
+    types = [field.type for field in schema]
     count = 0
+    pending: list[Any] = []
+    pending_rows = 0
     # zstd at level 1 packs article text as tightly as the default level, several times faster.
     with pq.ParquetWriter(str(path), schema, compression="zstd", compression_level=1) as writer:
-        for batch in _batches(rows, batch_rows):
-            columns = {c: [row[c] for row in batch] for c in EXPORT_COLUMNS}
-            writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=schema))
+        for batch in _batches(rows, utf8=True):
+            # Column-wise: one pa.array per column from the batch's tuples (UTF-8 bytes taken as
+            # they are, after pyarrow's own UTF-8 check).
+            columns = zip(*batch, strict=True)
+            arrays = [pa.array(column, type=kind) for column, kind in zip(columns, types, strict=True)]
+            pending.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            pending_rows += len(batch)
             count += len(batch)
-        if count == 0:
-            writer.write_batch(pa.RecordBatch.from_pydict({c: [] for c in EXPORT_COLUMNS}, schema=schema))
+            if pending_rows >= batch_rows:
+                writer.write_table(pa.Table.from_batches(pending, schema=schema))
+                pending, pending_rows = [], 0
+        if pending or count == 0:
+            writer.write_table(pa.Table.from_batches(pending, schema=schema))
     return count
 
 
 def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, stats: WriteStats | None = None) -> int:
-    """Write rows as an Excel workbook (openpyxl write-only: rows go to disk as they come).
+    """Write rows as an Excel workbook, streamed (rows go to disk as they come).
 
     One sheet "Artikler" with a bold, frozen header row. Texts longer than Excel's cell limit
     are cut with :data:`EXCEL_CUT_MARKER`; control characters XML cannot hold are dropped;
@@ -263,59 +305,32 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, stats: WriteStats | N
     1,048,576 rows per sheet the rows go on in "Artikler 2", and so on.
 
     Args:
-        rows: export rows.
+        rows: export rows (dicts, or the :class:`~archive.rowstream.RowStream` of ``export_rows``).
         path: the file to write.
         stats: counts the cells cut.
 
     Returns:
         The number of rows written.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.writer.excel import ExcelWriter
+    from archive.xlsx import write_workbook
 
     stats = stats if stats is not None else WriteStats()
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
+
+    def fit(value: bytes) -> bytes:
+        # More UTF-8 bytes than the limit may still be few enough characters: count them.
+        text = value.decode()
+        return value if len(text) <= EXCEL_CELL_LIMIT else _fit_excel(text, stats).encode()
+
     widths = {"A": 8, "B": 8, "C": 50, "E": 50, "F": 50, "G": 80}
-
-    def new_sheet(number: int) -> Any:
-        sheet = workbook.create_sheet("Artikler" if number == 1 else f"Artikler {number}")
-        sheet.freeze_panes = "A2"
-        for letter, width in widths.items():
-            sheet.column_dimensions[letter].width = width
-        header = []
-        for name in EXPORT_COLUMNS:
-            cell = WriteOnlyCell(sheet, value=name)
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
-        return sheet
-
-    sheets, sheet = 1, new_sheet(1)
-    in_sheet = count = 0
-    for row in rows:
-        if in_sheet == 1_048_575:
-            sheets += 1
-            sheet, in_sheet = new_sheet(sheets), 0
-        cells: list[Any] = []
-        for c in EXPORT_COLUMNS:
-            value = row[c]
-            if isinstance(value, str):
-                value = _fit_excel(_ILLEGAL_XML.sub("", value), stats)
-                if value.startswith("="):
-                    cell = WriteOnlyCell(sheet, value=value)
-                    cell.data_type = "s"
-                    value = cell
-            cells.append(value)
-        sheet.append(cells)
-        in_sheet += 1
-        count += 1
-    # openpyxl's own save deflates at level 6; level 1 is several times faster for a few % size.
-    archive = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=1)
-    ExcelWriter(workbook, archive).save()
-    return count
+    return write_workbook(
+        _batches(rows, utf8=True),
+        path,
+        EXPORT_COLUMNS,
+        fit=fit,
+        limit=EXCEL_CELL_LIMIT,
+        widths=widths,
+        title="Artikler",
+    )
 
 
 #: Writers by ``--format`` name. Text formats take a text stream, binary ones a path.

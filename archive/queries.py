@@ -10,15 +10,14 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 
 from archive.models import Capture, CrawlRun, Document, Site, Suppression, Version
 from archive.querylang import QueryError
+from archive.rowstream import RowStream
 from archive.suppression import suppressed_ids
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from sqlalchemy.sql.selectable import TextualSelect
 
     from archive.db import Archive
@@ -224,7 +223,9 @@ def archive_counts(archive: Archive) -> dict[str, dict[str, int]]:
 def _utc_text(archive: Archive, column: Any) -> Any:
     """A UTC timestamp column formatted ``YYYY-MM-DDTHH:MM:SSZ`` by the database (as utc_iso does)."""
     if archive.is_sqlite:
-        return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+        # SQLAlchemy stores a DateTime on SQLite as "YYYY-MM-DD HH:MM:SS.ffffff": cutting the
+        # text costs a fraction of strftime's parsing (two per row, 100,000s of rows).
+        return func.substr(column, 1, 10, type_=String) + "T" + func.substr(column, 12, 8, type_=String) + "Z"
     return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 
 
@@ -235,10 +236,14 @@ def export_rows(
     site: str | None = None,
     since: str | None = None,
     until: str | None = None,
-    batch_size: int = 500,
+    batch_size: int = 2000,
     document_ids: TextualSelect | None = None,
-) -> Iterator[dict[str, Any]]:
+    limit: int | None = None,
+) -> RowStream:
     """Stream export rows in the contract's column order, by document id then version.
+
+    The rows are read once, ahead of the consumer on a thread: iterate for dicts, or hand the
+    stream to an :mod:`archive.export` writer, which takes it in batches of tuples (fast).
 
     Args:
         archive: the open archive.
@@ -248,9 +253,10 @@ def export_rows(
         until: only versions published on or before this ISO date.
         batch_size: rows fetched from the database at a time (memory stays bounded).
         document_ids: only these documents (e.g. :func:`archive.search.matching_ids`).
+        limit: at most this many rows (the first by document id and version).
 
-    Yields:
-        One dict per row, keys in :data:`EXPORT_COLUMNS` order.
+    Returns:
+        The rows: one dict per row when iterated, keys in :data:`EXPORT_COLUMNS` order.
     """
     stmt = (
         select(
@@ -288,8 +294,7 @@ def export_rows(
         stmt = stmt.where(Document.id.in_(document_ids))
     # Suppressed documents are never exported (archive.suppression).
     stmt = stmt.where(Document.id.not_in(suppressed_ids()))
-    # Core rows on a plain connection (no ORM loading): exports read 100,000s of rows.
-    with archive.engine.connect() as conn:
-        result = conn.execution_options(yield_per=batch_size).execute(stmt)
-        for values in result:
-            yield dict(zip(EXPORT_COLUMNS, values, strict=True))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    # The database gives every value in its final form (timestamps too); no ORM, no row objects.
+    return RowStream(archive.engine, stmt, EXPORT_COLUMNS, batch_size=batch_size)
