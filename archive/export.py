@@ -123,29 +123,54 @@ def _batches(
         yield batch
 
 
+def _utf8(value: Any) -> bytes:
+    if value is None:
+        return b""
+    if value.__class__ is bytes:
+        return value  # type: ignore[no-any-return]
+    if value.__class__ is int:
+        return b"%d" % value
+    return value.encode() if value.__class__ is str else str(value).encode()
+
+
+def _csv_column(values: Sequence[Any], delimiter: int) -> Sequence[bytes]:
+    """One column of a batch as CSV fields (UTF-8), quoted only where needed."""
+    first = values[0]
+    if first.__class__ is bytes and (34 in first or delimiter in first or 10 in first or 13 in first):
+        pass  # a column of texts with line breaks (the body text): field by field
+    else:
+        try:
+            joined = b"\0".join(values)  # texts as bytes, none null: the common case
+        except TypeError:
+            values = [_utf8(value) for value in values]
+            joined = b"\0".join(values)
+        # One look at the whole column: most columns (dates, hashes, codes) need no quotes at all.
+        if not (34 in joined or delimiter in joined or 10 in joined or 13 in joined):
+            return values
+    fields = []
+    for value in values:
+        if value.__class__ is not bytes:
+            value = _utf8(value)
+        # Membership of one byte (an int) is a memchr; bytes.replace copies only on a match.
+        if 34 in value:  # "
+            value = b'"' + value.replace(b'"', b'""') + b'"'
+        elif delimiter in value or 10 in value or 13 in value:
+            value = b'"' + value + b'"'
+        fields.append(value)
+    return fields
+
+
 def _csv_lines(batch: Sequence[Sequence[Any]], delimiter: int, cell: Callable[[Any], Any] | None = None) -> bytes:
     """RFC 4180 records in UTF-8 with CRLF, quoted only where needed (the csv module's QUOTE_MINIMAL).
 
-    Built here on bytes rather than with ``csv.writer`` on str: the csv module checks every
-    character of an article-length text one by one, and a str must be encoded again.
+    Built here on bytes, column by column, rather than with ``csv.writer`` on str: the csv
+    module checks every character of an article-length text one by one, and a str must be
+    encoded again.
     """
+    columns = zip(*batch, strict=True) if cell is None else ([cell(v) for v in c] for c in zip(*batch, strict=True))
+    fields = [_csv_column(column, delimiter) for column in columns]
     separator = bytes((delimiter,))
-    lines = []
-    for row in batch:
-        cells = []
-        for value in row if cell is None else map(cell, row):
-            if value is None:
-                cells.append(b"")
-                continue
-            if value.__class__ is not bytes:
-                value = value.encode() if value.__class__ is str else str(value).encode()
-            # Membership of one byte (an int) is a memchr; bytes.replace copies only on a match.
-            if 34 in value:  # "
-                value = b'"' + value.replace(b'"', b'""') + b'"'
-            elif delimiter in value or 10 in value or 13 in value:
-                value = b'"' + value + b'"'
-            cells.append(value)
-        lines.append(separator.join(cells))
+    lines = [separator.join(row) for row in zip(*fields, strict=True)]
     lines.append(b"")
     return b"\r\n".join(lines)
 

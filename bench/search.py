@@ -6,8 +6,10 @@ Reports, in one run on the same archive:
 - search latency (p50/p95, ms) for a fixed mix of 50 Danish queries (mostly selective words,
   some very common ones like ``kommune``; top 20 with snippets and the total count), against the
   baseline of the same FTS5 MATCH with no ranking, snippets or count;
-- export rows/s per format against the baseline of only reading the rows, and peak memory
-  (max RSS of a fresh process) at 20,000 and at 100,000 rows: flat memory means streaming.
+- export rows/s per format against the baseline of only reading the rows (in the batches the
+  writers take), the CPU seconds of every thread, and peak memory (max RSS of a fresh process)
+  at 20,000 and at 100,000 rows: flat memory means streaming. The machine is shared: ``--repeat``
+  runs every export N times in turn and reports the median and the range.
 
 Targets (issue 6): p50 ≤ 20 ms, p95 ≤ 100 ms; CSV, JSONL, Parquet ≥ 50,000 rows/s; XLSX ≥ 5,000
 rows/s; memory that does not grow with the row count.
@@ -207,7 +209,8 @@ def export_one(db_url: str, fmt: str, rows: int, out: Path) -> dict[str, object]
 
     archive = open_archive(db_url)
     stream = _export_rows(archive, rows)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    before, cpu0 = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
     if fmt == "read-only":
         batches = getattr(stream, "batches", None)
@@ -218,6 +221,8 @@ def export_one(db_url: str, fmt: str, rows: int, out: Path) -> dict[str, object]
         with out.open("w", encoding="utf-8", newline="") as f:
             count = FORMATS[fmt](stream, f)
     seconds = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu0  # every thread of the process
     archive.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -225,6 +230,7 @@ def export_one(db_url: str, fmt: str, rows: int, out: Path) -> dict[str, object]
         "rows": count,
         "seconds": round(seconds, 3),
         "rows_per_s": round(count / seconds),
+        "cpu_s": round(cpu, 2),
         "max_rss_mib": round(peak / 1024, 1),
         "rss_growth_mib": round((peak - before) / 1024, 1),
     }
@@ -263,18 +269,20 @@ def bench_exports(db_url: str, work: Path, sizes: list[int], repeat: int = 1) ->
         for rows in sizes:
             rates = sorted(int(r["rows_per_s"]) for r in runs[(fmt, rows)])  # type: ignore[call-overload]
             median = rates[len(rates) // 2]
+            cpu = sorted(float(r.get("cpu_s", 0)) for r in runs[(fmt, rows)])  # type: ignore[arg-type]
             result: dict[str, object] = {
                 "format": fmt,
                 "rows": rows,
                 "rows_per_s": median,
                 "rows_per_s_range": [rates[0], rates[-1]],
                 "vs_read_only": round(median / baseline[len(baseline) // 2], 2),
+                "cpu_s": cpu[len(cpu) // 2],
                 "max_rss_mib": max(float(r["max_rss_mib"]) for r in runs[(fmt, rows)]),  # type: ignore[arg-type]
             }
             results.append(result)
             print(
                 f"  export {fmt:<9} {rows:>7,} rows: {median:>8,} rows/s (range {rates[0]:,}–{rates[-1]:,}; "
-                f"{result['vs_read_only']}× reading), max RSS {result['max_rss_mib']} MiB",
+                f"{result['vs_read_only']}× reading; CPU {result['cpu_s']} s), max RSS {result['max_rss_mib']} MiB",
                 file=sys.stderr,
             )
     return results
