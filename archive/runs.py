@@ -30,6 +30,7 @@ __all__ = [
     "SiteFigures",
     "finish_run",
     "first_run_since",
+    "unfinished_last_runs",
     "last_run",
     "listings_walked",
     "mark_interrupted_runs",
@@ -381,6 +382,26 @@ def first_run_since(archive: Archive, *, site: str, at: dt.datetime) -> int | No
         return session.scalar(
             select(CrawlRun.id).where(_of_site(site), CrawlRun.started_at >= at).order_by(CrawlRun.id).limit(1)
         )
+
+
+def unfinished_last_runs(archive: Archive, sites: Sequence[str]) -> list[CrawlRun]:
+    """The sites' last runs that did not finish (interrupted, or still running), after marking
+    the runs whose process is gone as interrupted.
+
+    Args:
+        archive: the open archive.
+        sites: profile keys.
+
+    Returns:
+        One run per site whose last run is ``interrupted`` or ``running`` (by site).
+    """
+    mark_interrupted_runs(archive)
+    found = []
+    for site in sorted(sites):
+        run = last_run(archive, site=site)
+        if run is not None and run.status in ("interrupted", "running"):
+            found.append(run)
+    return found
 
 
 def running_runs(archive: Archive, *, site: str | None = None) -> list[CrawlRun]:

@@ -17,7 +17,7 @@ from scrapy.exceptions import CloseSpider
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import ArchiveError, open_archive
-from archive.runs import RunCounts, finish_run, last_run, mark_interrupted_runs, start_run
+from archive.runs import RunCounts, finish_run, start_run, unfinished_last_runs
 from archive.store import WriteFailed
 from koege_spider.quality import RunFigures
 
@@ -153,22 +153,18 @@ class CrawlRunRecorder:
     def _report_unfinished(self, sites: list[str]) -> None:
         """Mark runs killed hard as interrupted; say so when a site's last run did not finish."""
         assert self._archive is not None
-        mark_interrupted_runs(self._archive)
-        for site in sites:
-            previous = last_run(self._archive, site=site)
-            if previous is None or previous.status in ("finished", "failed"):
-                continue
+        for previous in unfinished_last_runs(self._archive, sites):
             state = "is still running" if previous.status == "running" else "did not finish"
             logger.warning(
                 "The last run of %s (run %d, started %s) %s (%s); this run completes its work: what that run "
                 "archived is kept and not fetched again, the rest is fetched now.",
-                site,
+                previous.sites,
                 previous.id,
                 previous.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
                 state,
                 previous.status,
             )
-            self.crawler.stats.set_value(f"koege/run/previous_unfinished/{site}", previous.id)
+            self.crawler.stats.set_value("koege/run/previous_unfinished", previous.id)
 
     # --- quality figures --------------------------------------------------------------------
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:

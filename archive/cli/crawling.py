@@ -54,11 +54,15 @@ def _check_base_url(base_url: str | None) -> None:
 
 def _crawl(sites: list[str], *, base_url: str | None, db_url: str, overrides: dict[str, str], verbose: bool) -> int:
     """Run one crawl in this process and print its summary; return the run id."""
+    from archive.runs import unfinished_last_runs
     from koege_spider.runner import crawl_settings, run_crawl
 
     with cli_archive(db_url) as archive:  # fail fast, before Scrapy starts, on a bad archive
         shown = archive.display_url
         log_dir = (archive.data_dir or DEFAULT_ARCHIVE_PATH.parent) / "logs"
+        for previous in unfinished_last_runs(archive, sites):  # a run killed hard, Ctrl-C, or one still going
+            state = "is still running" if previous.status == "running" else f"did not finish ({previous.status})"
+            echo_err(f"The last run of {previous.sites} (run {previous.id}) {state}; this run completes its work.")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     log_file = None if verbose else log_dir / f"crawl-{stamp}-{'-'.join(sites)}.log"
     progress = sys.stderr.isatty() and not verbose
@@ -75,7 +79,7 @@ def _crawl(sites: list[str], *, base_url: str | None, db_url: str, overrides: di
     assert run is not None
     _print_run_summary(run, shown)
     if run.status != "finished":
-        raise click.ClickException(f"run {run.id} failed: {run.message}")
+        raise click.ClickException(f"run {run.id} {run.status}: {run.message}")
     return run.id
 
 

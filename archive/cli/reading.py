@@ -195,7 +195,8 @@ def show(url_or_id: str, fmt: str, db_url: str) -> None:
 def runs(limit: int, log_run: int | None, fmt: str, db_url: str) -> None:
     """List crawl runs, newest first, with their counts and status.
 
-    A run still "running" with no end, while no crawl is running, was killed.
+    A run whose crawl was killed (kill -9, a power cut) shows as "interrupted", as does one
+    stopped with Ctrl-C; the next crawl of the site completes its work.
 
     \b
     Examples:
@@ -206,6 +207,9 @@ def runs(limit: int, log_run: int | None, fmt: str, db_url: str) -> None:
         if log_run is not None:
             _print_log(archive, log_run)
             return
+        from archive.runs import mark_interrupted_runs
+
+        mark_interrupted_runs(archive)  # runs of this machine whose process is gone
         found = queries.list_runs(archive, limit=limit)
     columns = [
         "id",
