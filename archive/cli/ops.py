@@ -354,7 +354,7 @@ def check_run_command(
         verdict = check_run(archive, run_id, site=site, max_error_ratio=max_error_ratio)
     run = verdict.run
     if run is None:
-        what = f"run {run_id}" if run_id is not None else "a crawl run" + (f" of {site}" if site else "")
+        what = f"run {run_id}" if run_id is not None else "crawl run" + (f" of {site}" if site else "")
         raise click.ClickException(f"there is no {what}; `koege-archive runs` lists them")
     if fmt == "json":
         click.echo(json.dumps({"run": run.id, "status": run.status, "ok": verdict.ok, "problems": verdict.problems}))
