@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from archive.runs import first_run_since, mark_interrupted_runs, process_alive, running_runs
 from archive.schedules import list_schedules, next_due, record_end, record_start
 
@@ -32,7 +34,9 @@ __all__ = ["CrawlHandle", "Launcher", "Scheduler", "SubprocessLauncher", "crawl_
 class CrawlHandle(Protocol):
     """A started crawl."""
 
-    pid: int
+    @property
+    def pid(self) -> int:
+        """The crawl's process id."""
 
     def poll(self) -> int | None:
         """The exit code, or None while it runs."""
@@ -203,7 +207,14 @@ class Scheduler:
             sleep: waits for some seconds (interrupted early by signals in real use).
         """
         while True:
-            self.tick()
+            try:
+                self.tick()
+                wait = self.next_wake()
+            except SQLAlchemyError as exc:
+                # The archive is busy or away for a moment (a locked file, a restarting server):
+                # crawls already started go on; try again shortly.
+                self.notify(f"cannot read the archive ({getattr(exc, 'orig', None) or exc}); trying again in 30 s")
+                wait = 30.0
             if self.stopping and not self.running:
                 return
-            sleep(self.next_wake())
+            sleep(wait)

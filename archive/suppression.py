@@ -15,7 +15,7 @@ import datetime as dt
 import getpass
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 
@@ -109,7 +109,7 @@ class AuditEntry:
     detail: str | None
 
 
-def suppressed_ids() -> Select[tuple[int]]:
+def suppressed_ids() -> Select[Any]:
     """The ids of every hidden document, as a subquery (``Document.id.not_in(suppressed_ids())``)."""
     return select(Suppression.document_id).where(Suppression.lifted_at.is_(None))
 
@@ -339,7 +339,7 @@ def _purge_payloads(session: Session, document_id: int) -> int:
     if not digests:
         return 0
     count = session.execute(
-        update(Capture.__table__)
+        update(Capture)
         .where(columns.document_id == document_id, columns.payload_digest.is_not(None))
         .values(payload_digest=None)
     ).rowcount  # type: ignore[attr-defined]
@@ -373,13 +373,13 @@ def _purge_warc(archive: Archive, session: Session, document_id: int) -> int:
         except (WarcError, OSError) as exc:
             raise SuppressionError(f"cannot purge the captures in {name}: {exc}; nothing was purged") from exc
         session.execute(
-            update(Capture.__table__)
+            update(Capture)
             .where(columns.document_id == document_id, file_col == name)
             .values({pair[0]: None, pair[1]: None})
         )
         for old, new in sorted(moved.items()):
             if new is not None and new != old:
                 session.execute(
-                    update(Capture.__table__).where(file_col == name, offset_col == old).values({pair[1]: new})
+                    update(Capture).where(file_col == name, offset_col == old).values({pair[1]: new})
                 )
     return len(rows)

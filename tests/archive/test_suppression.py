@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 AFFALD = KOEGE + next(d.path for d in DOCS if d.key == "affald")
 
 
-@pytest.fixture
-def corpus(archive_url: str) -> tuple[str, dict[str, int]]:
-    return archive_url, build_corpus(archive_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def corpus(request: pytest.FixtureRequest, archive_url: str) -> tuple[str, dict[str, int]]:
+    """The test corpus in SQLite (FTS5 index) and PostgreSQL (tsvector index)."""
+    url = archive_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    return url, build_corpus(url)
 
 
 def _cli(*args: str) -> object:
