@@ -393,15 +393,15 @@ def unfinished_last_runs(archive: Archive, sites: Sequence[str]) -> list[CrawlRu
         sites: profile keys.
 
     Returns:
-        One run per site whose last run is ``interrupted`` or ``running`` (by site).
+        The last runs of the sites that are ``interrupted`` or ``running`` (each once).
     """
     mark_interrupted_runs(archive)
-    found = []
+    found: dict[int, CrawlRun] = {}
     for site in sorted(sites):
         run = last_run(archive, site=site)
         if run is not None and run.status in ("interrupted", "running"):
-            found.append(run)
-    return found
+            found.setdefault(run.id, run)  # a run of several sites is named once
+    return list(found.values())
 
 
 def running_runs(archive: Archive, *, site: str | None = None) -> list[CrawlRun]:

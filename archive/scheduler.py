@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.runs import first_run_since, mark_interrupted_runs, process_alive, running_runs
+from archive.runs import first_run_since, mark_interrupted_runs, process_alive, running_runs, this_host
 from archive.schedules import list_schedules, next_due, record_end, record_start
 
 if TYPE_CHECKING:
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from archive.schedules import ScheduleView
 
 __all__ = ["CrawlHandle", "Launcher", "Scheduler", "SubprocessLauncher", "crawl_command"]
+
+
+# How long a crawl recorded as running on another machine keeps this one from crawling the site.
+_FOREIGN_RUN_WINDOW = dt.timedelta(hours=24)
 
 
 class CrawlHandle(Protocol):
@@ -148,10 +152,19 @@ class Scheduler:
             outcome = "finished" if code == 0 else f"ended with exit code {code}"
             self.notify(f"{site}: crawl {outcome}" + (f" (run {run})" if run is not None else ""))
 
-    def _busy_elsewhere(self, site: str) -> bool:
-        """A crawl of the site not started by this scheduler (by hand, or another scheduler)."""
+    def _busy_elsewhere(self, site: str, now: dt.datetime) -> bool:
+        """A crawl of the site not started by this scheduler (by hand, or another scheduler).
+
+        Runs of this machine still ``running`` are alive (dead ones were just marked). A run of
+        another machine counts for a day; a run recorded without a process (before schema 0003)
+        never blocks.
+        """
         mark_interrupted_runs(self.archive, alive=self.alive)
-        return bool(running_runs(self.archive, site=site))
+        here = this_host()
+        return any(
+            run.host == here or (bool(run.host) and now - run.started_at < _FOREIGN_RUN_WINDOW)
+            for run in running_runs(self.archive, site=site)
+        )
 
     def tick(self) -> list[str]:
         """Reap finished crawls and start due ones.
@@ -168,7 +181,7 @@ class Scheduler:
             site = schedule.site
             if site in self.running or next_due(schedule, self.tz) > now:
                 continue
-            if self._busy_elsewhere(site):
+            if self._busy_elsewhere(site, now):
                 if site not in self._waiting:
                     self.notify(f"{site}: due, but a crawl of it is already running; waiting for it to end")
                     self._waiting.add(site)

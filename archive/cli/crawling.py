@@ -54,15 +54,26 @@ def _check_base_url(base_url: str | None) -> None:
 
 def _crawl(sites: list[str], *, base_url: str | None, db_url: str, overrides: dict[str, str], verbose: bool) -> int:
     """Run one crawl in this process and print its summary; return the run id."""
-    from archive.runs import unfinished_last_runs
+    from archive.runs import this_host, unfinished_last_runs
     from koege_spider.runner import crawl_settings, run_crawl
 
     with cli_archive(db_url) as archive:  # fail fast, before Scrapy starts, on a bad archive
         shown = archive.display_url
         log_dir = (archive.data_dir or DEFAULT_ARCHIVE_PATH.parent) / "logs"
         for previous in unfinished_last_runs(archive, sites):  # a run killed hard, Ctrl-C, or one still going
-            state = "is still running" if previous.status == "running" else f"did not finish ({previous.status})"
-            echo_err(f"The last run of {previous.sites} (run {previous.id}) {state}; this run completes its work.")
+            if previous.status == "running" and previous.host == this_host():
+                raise click.ClickException(
+                    f"a crawl of {previous.sites} is running (run {previous.id}, pid {previous.pid}); "
+                    "wait for it to end, or stop it with Ctrl-C or `kill -INT` and run this again"
+                )
+            if previous.status == "running":
+                where = f"on {previous.host}" if previous.host else "with no end recorded"
+                echo_err(f"The last run of {previous.sites} (run {previous.id}) is still running {where}.")
+            else:
+                echo_err(
+                    f"The last run of {previous.sites} (run {previous.id}) did not finish ({previous.status}); "
+                    "this run completes its work."
+                )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     log_file = None if verbose else log_dir / f"crawl-{stamp}-{'-'.join(sites)}.log"
     progress = sys.stderr.isatty() and not verbose

@@ -226,3 +226,19 @@ def test_schedules_are_one_per_site_and_validated(archive) -> None:
     # DST: 06:00 local is 04:00 UTC in summer.
     summer = add_schedule(archive, "solroed", cron="0 6 * * *", now=dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC))
     assert next_due(summer, CPH) == dt.datetime(2026, 7, 2, 4, 0, tzinfo=dt.UTC)
+
+
+def test_stale_runs_of_old_versions_or_other_machines_do_not_block_forever(archive) -> None:
+    add_schedule(archive, "koege", every_seconds=parse_every("1d"), now=T0)
+    # A run from before schema 0003 (no process recorded) and one of another machine, two days old.
+    start_run(archive, sites=["koege"], software_version="0.1", started_at=T0 - dt.timedelta(days=30), pid=0, host="")
+    start_run(archive, sites=["koege"], software_version="0.2", started_at=T0 - dt.timedelta(days=2), host="old-box")
+    clock = Clock(T0)
+    launcher = FakeLauncher(clock)
+    _drive(_scheduler(archive, clock, launcher), clock, T0 + dt.timedelta(minutes=5))
+    assert launcher.starts("koege") == [T0]
+    # A run of another machine started an hour ago still counts: it may be crawling now.
+    start_run(archive, sites=["solroed"], software_version="0.2", started_at=T0 - dt.timedelta(hours=1), host="other")
+    add_schedule(archive, "solroed", every_seconds=parse_every("1d"), now=T0)
+    _drive(_scheduler(archive, clock, launcher), clock, T0 + dt.timedelta(minutes=10))
+    assert launcher.starts("solroed") == []

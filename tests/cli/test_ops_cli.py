@@ -134,3 +134,18 @@ def test_the_scheduler_runs_a_due_crawl_and_stops_on_sigterm(koege_mirror: Mirro
     listed = json.loads(run_cli("schedule", "list", "--format", "json", "--db", url).stdout)
     assert listed[0]["last_exit_code"] == 0 and listed[0]["last_run"] == 1
     assert "Crawl of koege finished" in (db.parent / "logs" / "scheduled-koege.txt").read_text()
+
+
+def test_crawl_refuses_to_start_beside_a_running_crawl_of_the_site(
+    koege_mirror: MirrorServer, archive_url: str
+) -> None:
+    from archive.db import open_archive
+    from archive.runs import start_run
+
+    archive = open_archive(archive_url)
+    start_run(archive, sites=["koege"], software_version="test")  # this very process: alive
+    archive.close()
+    result = run_cli("crawl", "koege", "--base-url", koege_mirror.origin, "--db", archive_url, *FAST)
+    assert result.returncode == 1 and "a crawl of koege is running (run 1, pid" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(run_cli("runs", "--format", "json", "--db", archive_url).stdout)[0]["status"] == "running"
