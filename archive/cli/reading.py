@@ -207,10 +207,12 @@ def runs(limit: int, log_run: int | None, fmt: str, db_url: str) -> None:
         if log_run is not None:
             _print_log(archive, log_run)
             return
-        from archive.runs import mark_interrupted_runs
+        from archive.runs import mark_interrupted_runs, run_quality
 
         mark_interrupted_runs(archive)  # runs of this machine whose process is gone
         found = queries.list_runs(archive, limit=limit)
+        # The quality figures each run stored per site (pages, listings, articles, what they lacked).
+        figures = {r.id: [f.as_dict() for f in run_quality(archive, r.id)] for r in found} if fmt != "table" else {}
     columns = [
         "id",
         "sites",
@@ -236,6 +238,8 @@ def runs(limit: int, log_run: int | None, fmt: str, db_url: str) -> None:
         rec["started_at"] = queries.utc_iso(run.started_at)
         rec["finished_at"] = queries.utc_iso(run.finished_at)
         rec["skipped_reasons"] = run.skipped_reasons
+        if fmt in ("json", "jsonl"):
+            rec["figures"] = figures.get(run.id, [])
         records.append(rec)
     if fmt != "table":
         _write_records(records, fmt, sys.stdout, columns)

@@ -52,6 +52,9 @@ def test_health_flags_a_site_whose_layout_changed_between_two_runs(
     figures = report[0]["figures"]
     assert figures["articles"] >= 30 and figures["listings_read"] >= 5 and figures["listings_empty"] == 0
     assert figures["missing_title"] == 0 and report[0]["compared_with_runs"] == []
+    # The same figures are stored with the run.
+    (run,) = json.loads(run_cli("runs", "--format", "json", "--db", archive_url).stdout)
+    assert run["figures"] == [{"site": "koege", **figures}]
 
     # An unchanged recrawl (everything checked again) is healthy: its figures match the first run's.
     again = crawl_mirror(server, archive_url, "-s", "KOEGE_RECRAWL_REVISIT_HOURS=0")
