@@ -277,7 +277,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str], stats: WriteStats 
 
 
 def write_parquet(
-    rows: Iterable[dict[str, Any]], path: Path, stats: WriteStats | None = None, *, batch_rows: int = 5000
+    rows: Iterable[dict[str, Any]], path: Path, stats: WriteStats | None = None, *, batch_rows: int = 2000
 ) -> int:
     """Write rows as Parquet (pyarrow; ``id``/``version`` int64, the rest UTF-8 strings).
 

@@ -236,7 +236,7 @@ def export_rows(
     site: str | None = None,
     since: str | None = None,
     until: str | None = None,
-    batch_size: int = 2000,
+    batch_size: int = 1000,
     document_ids: TextualSelect | None = None,
     limit: int | None = None,
 ) -> RowStream:

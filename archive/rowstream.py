@@ -52,7 +52,7 @@ class RowStream:
         statement: Statement,
         columns: tuple[str, ...],
         *,
-        batch_size: int = 2000,
+        batch_size: int = 1000,
         read_ahead: int = 2,
     ) -> None:
         self.columns = columns
