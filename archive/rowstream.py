@@ -1,11 +1,12 @@
 """Export rows streamed from the database in batches, read ahead on a thread while they are written.
 
 Exports read 100,000s of rows. On SQLite the statement runs on the raw ``sqlite3`` cursor and
-comes back in large ``fetchmany`` batches of plain tuples (no SQLAlchemy row objects); on other
-databases through SQLAlchemy Core with ``yield_per``. A reader thread keeps a few batches ready
-in a bounded queue: sqlite3 and psycopg release the GIL while the database works, so reading
-overlaps the writing (CSV, JSON, Parquet, XLSX) instead of alternating with it, and memory
-stays bounded by the queue.
+comes back in ``fetchmany`` batches of plain tuples (no SQLAlchemy row objects), texts as the
+UTF-8 bytes the database holds when the writer writes UTF-8 anyway, or each row rendered as
+JSON by SQLite itself; on other databases through SQLAlchemy Core with ``yield_per``. A reader
+thread keeps two batches ready in a bounded queue: sqlite3 and psycopg let go of the GIL while
+the database works, so reading goes on while the writer waits on the file or compresses
+(Parquet), and memory stays bounded by the queue whatever the number of rows.
 """
 
 from __future__ import annotations
