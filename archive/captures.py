@@ -11,9 +11,11 @@ import datetime as dt
 import hashlib
 import io
 import os
+import socket
 import zlib
 from base64 import b32encode
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warcio.archiveiterator import ArchiveIterator
@@ -23,7 +25,8 @@ from warcio.warcwriter import WARCWriter
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
+
+    from archive.db import Archive
 
 __all__ = [
     "CaptureLocation",
@@ -31,20 +34,43 @@ __all__ = [
     "StoredCapture",
     "WarcError",
     "WarcStore",
+    "decode_payload",
     "payload_digest",
     "purge_records",
     "read_capture",
     "recover_open_files",
     "verify_file",
+    "warc_folder",
 ]
 
 _OPEN = ".open"
+_HOST = socket.gethostname().replace("-", "_").replace("~", "_") or "localhost"
+#: ``WARC-Profile`` of revisit records: the payload equals an earlier one, or the server said 304.
+IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 # Hop-by-hop framing the body no longer has once the client decoded it.
 _DROP_HEADERS = {"transfer-encoding"}
 
 
 class WarcError(Exception):
     """A WARC file is missing, unreadable or does not hold the record asked for."""
+
+
+def warc_folder(archive: Archive) -> Path:
+    """The folder of an archive's WARC files: ``warc/`` in its data folder.
+
+    Args:
+        archive: the open archive.
+
+    Returns:
+        The folder (it may not exist yet).
+
+    Raises:
+        WarcError: when the archive has no data folder (an in-memory database).
+    """
+    if archive.data_dir is None:
+        raise WarcError("this archive has no data folder for WARC files; give one with --data-dir")
+    return Path(archive.data_dir) / "warc"
 
 
 def payload_digest(body: bytes) -> str:
@@ -127,7 +153,9 @@ class WarcStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
         self._serial += 1
-        name = f"{self.prefix}-{stamp}-{self._serial:05d}.warc.gz"
+        # Heritrix's habit: the writer's process and host in the name, so start-up recovery can
+        # tell a file a live crawl is still writing from one a dead crawl left behind.
+        name = f"{self.prefix}-{stamp}-{self._serial:05d}-{os.getpid()}~{_HOST}.warc.gz"
         self._path = self.folder / (name + _OPEN)
         self._file = self._path.open("xb")
         self._writer = WARCWriter(self._file, gzip=True)
@@ -154,6 +182,7 @@ class WarcStore:
         request_method: str = "GET",
         request_headers: list[tuple[str, str]] | None = None,
         revisit_of: tuple[str, dt.datetime] | None = None,
+        not_modified: bool = False,
     ) -> CaptureLocation:
         """Write a response (or a revisit of an identical earlier payload) and its request.
 
@@ -169,6 +198,8 @@ class WarcStore:
                 exact bytes it sent).
             revisit_of: (URL, date) of an earlier capture with the same payload digest: a
                 ``revisit`` record (identical-payload-digest profile) is written instead.
+            not_modified: the server answered 304: a ``revisit`` record with the
+                server-not-modified profile (referring to ``revisit_of`` when it is known).
 
         Returns:
             Where the record lies.
@@ -178,15 +209,18 @@ class WarcStore:
         headers = [(k, v) for k, v in response_headers if k.lower() not in _DROP_HEADERS]
         http = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1")
         digest = payload_digest(body)
-        if revisit_of is not None:
-            record = writer.create_revisit_record(
-                url,
-                digest,
-                revisit_of[0],
-                revisit_of[1].astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                http_headers=http,
-            )
+        revisit = revisit_of is not None or not_modified
+        if revisit:
+            record = writer.create_warc_record(url, "revisit", http_headers=http, warc_headers_dict={})
             record.rec_headers.replace_header("WARC-Date", warc_date)
+            record.rec_headers.add_header("WARC-Profile", SERVER_NOT_MODIFIED if not_modified else IDENTICAL_PAYLOAD)
+            if revisit_of is not None:
+                record.rec_headers.add_header("WARC-Refers-To-Target-URI", revisit_of[0])
+                record.rec_headers.add_header(
+                    "WARC-Refers-To-Date", revisit_of[1].astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                )
+            if not not_modified:
+                record.rec_headers.add_header("WARC-Payload-Digest", digest)
         else:
             record = writer.create_warc_record(
                 url,
@@ -222,7 +256,7 @@ class WarcStore:
             length=length,
             record_id=record.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=digest,
-            revisit=revisit_of is not None,
+            revisit=revisit,
         )
 
     def sync(self) -> None:
@@ -239,6 +273,45 @@ class WarcStore:
         self._file.close()
         self._path.rename(self._path.with_name(self._path.name.removesuffix(_OPEN)))
         self._file = self._writer = self._path = None
+
+
+def decode_payload(body: bytes, headers: list[tuple[str, str]]) -> bytes:
+    """Undo the ``Content-Encoding`` a payload was sent with (gzip, deflate, br), as a browser would.
+
+    Args:
+        body: the payload as the server sent it.
+        headers: the response's headers.
+
+    Returns:
+        The decoded payload; the payload unchanged when it is not encoded or cannot be decoded
+        (an archive keeps what it got; a body labelled gzip that is not is shown as it came).
+    """
+    encodings = [
+        e.strip().lower()
+        for name, value in headers
+        if name.lower() == "content-encoding"
+        for e in value.split(",")
+        if e.strip() and e.strip().lower() != "identity"
+    ]
+    data = body
+    try:
+        for encoding in reversed(encodings):
+            if encoding in ("gzip", "x-gzip"):
+                data = zlib.decompress(data, 16 + zlib.MAX_WBITS)
+            elif encoding == "deflate":
+                try:
+                    data = zlib.decompress(data)
+                except zlib.error:
+                    data = zlib.decompress(data, -zlib.MAX_WBITS)
+            elif encoding == "br":
+                import brotli  # type: ignore[import-not-found]
+
+                data = brotli.decompress(data)
+            else:
+                return body
+    except (zlib.error, ImportError, OSError, ValueError):
+        return body
+    return data
 
 
 def _locate(folder: Path, name: str) -> Path:
@@ -340,12 +413,37 @@ def _record_is_whole(data: bytes) -> bool:
     return True
 
 
+def _writer_alive(name: str) -> bool:
+    """Whether the process named in a file name (``…-<pid>~<host>.warc.gz.open``) still writes it.
+
+    A file from another host is left alone (its crawl may be running there); one from this host
+    whose process is gone is a dead crawl's.
+    """
+    stem = name.removesuffix(_OPEN).removesuffix(".warc.gz")
+    pid_text, sep, host = stem.rpartition("-")[2].partition("~")
+    if not sep or not pid_text.isdigit():
+        return False  # named before writers signed their files: nobody claims it
+    if host != _HOST:
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def recover_open_files(folder: Path, *, quarantine: Path | None = None) -> list[OpenFileReport]:
     """Validate every unfinished ``.open`` file left by a crashed crawl, then close or repair it.
 
     ``warcio check`` misses a record cut off at the end; this walks every record, checks its
     length and block/payload digests, keeps the complete prefix (truncating the rest) and gives
-    the file its final name. A file without one whole record is moved to ``quarantine``.
+    the file its final name. A file without one whole record is moved to ``quarantine``. Files
+    whose writer (named in the file name) is still alive, or on another host, are left alone.
 
     Args:
         folder: the WARC folder.
@@ -358,6 +456,8 @@ def recover_open_files(folder: Path, *, quarantine: Path | None = None) -> list[
     if not folder.exists():
         return reports
     for path in sorted(folder.glob(f"*{_OPEN}")):
+        if _writer_alive(path.name):
+            continue
         size = path.stat().st_size
         end = 0
         good = 0

@@ -206,11 +206,19 @@ def _prepare_file(url: URL, *, create: bool) -> None:
 
 
 def _data_dir(url: URL, configured: str | Path | None) -> Path | None:
-    if configured is not None:
+    """Where files beside the database live (WARC captures, logs, exports' defaults).
+
+    Configured → that; an SQLite file → its folder; a database server → a folder per server and
+    database under the default data folder (set ``--data-dir`` to share it between machines).
+    """
+    if configured:
         return Path(configured)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            return None
         return Path(url.database).parent
-    return None
+    slug = re.sub(r"[^A-Za-z0-9_.]+", "_", f"{url.host or 'local'}_{url.port or ''}_{url.database or ''}").strip("_")
+    return DEFAULT_ARCHIVE_PATH.parent / "servers" / slug
 
 
 def open_archive(db_url: str, *, create: bool = True, data_dir: str | Path | None = None) -> Archive:
@@ -299,16 +307,36 @@ def _upgrade(archive: Archive) -> None:
     from alembic import command
 
     cfg = _alembic_config(archive.url.render_as_string(hide_password=False))
-    with archive.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    cfg.attributes["data_dir"] = archive.data_dir
+    if not archive.is_sqlite:
+        with archive.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return
+    # SQLite rebuilds a table to change its columns; with foreign keys on, dropping the old
+    # table would cascade into the rows that point at it. The switch only works outside a
+    # transaction, and every key is checked again before the upgrade commits.
+    with archive.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys = OFF")  # outside any transaction, where it takes effect
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise SchemaOutdated(f"the upgrade would break {len(broken)} references; nothing was changed")
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
 
 
-def upgrade_archive(db_url: str) -> tuple[str | None, str]:
+def upgrade_archive(db_url: str, *, data_dir: str | Path | None = None) -> tuple[str | None, str]:
     """Migrate an archive to the current schema, keeping every row.
 
     Args:
         db_url: the archive's SQLAlchemy URL.
+        data_dir: the archive's data folder (where schema 0004 writes WARC files), when not the default.
 
     Returns:
         The schema revision before and after.
@@ -320,7 +348,7 @@ def upgrade_archive(db_url: str) -> tuple[str | None, str]:
     url = _parse_url(db_url)
     _prepare_file(url, create=True)
     engine = _make_engine(url)
-    archive = Archive(url=url, engine=engine, data_dir=_data_dir(url, None))
+    archive = Archive(url=url, engine=engine, data_dir=_data_dir(url, data_dir))
     try:
         with engine.connect() as conn:
             before = _current_revision(conn)

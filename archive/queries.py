@@ -6,7 +6,6 @@ Search lives in :mod:`archive.search`.
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from archive.rowstream import RowStream
 from archive.suppression import suppressed_ids
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
     from sqlalchemy.sql.selectable import TextualSelect
 
     from archive.db import Archive
@@ -78,7 +78,11 @@ def utc_iso(value: dt.datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class CaptureView:
-    """The raw bytes of one capture, as the server sent them, with what is needed to serve them."""
+    """One capture as the server sent it, with what is needed to serve it.
+
+    ``body`` is the payload with any ``Content-Encoding`` undone (what a browser shows);
+    ``raw`` is the payload exactly as it came over the wire, as its WARC record holds it.
+    """
 
     id: int
     url: str
@@ -87,26 +91,45 @@ class CaptureView:
     content_type: str | None
     encoding: str | None
     body: bytes
+    raw: bytes = b""
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_digest: str | None = None
+    revisit: bool = False
 
 
 def capture_bytes(archive: Archive, capture_id: int) -> CaptureView | None:
-    """Read one capture's raw body (the one place that knows where captures are kept).
+    """Read one capture's bytes from its WARC record (the one place that knows where captures are kept).
+
+    A revisit record holds no payload: the bytes come from the full record it refers to (the
+    earlier capture of the same URL with the same payload digest).
 
     Args:
         archive: the open archive.
         capture_id: the capture's id (a version's ``capture_id``).
 
     Returns:
-        The capture, or None when there is no such capture or its body was not kept.
+        The capture, or None when there is no such capture or its bytes were not kept
+        (purged by a takedown, or a 304 with nothing to refer to).
+
+    Raises:
+        WarcError: when the WARC file is missing or damaged (the message names the file).
     """
+    from archive.captures import decode_payload, read_capture, warc_folder
+
     with archive.reading() as session:
         capture = session.get(Capture, capture_id)
-        if capture is None or capture.payload is None:
+        if capture is None or capture.warc_file is None or capture.warc_offset is None:
             return None
         if capture.document_id is not None and _suppressed(session, capture.document_id):
             return None
-        payload = capture.payload
-        body = zlib.decompress(payload.data) if payload.compression == "zlib" else bytes(payload.data)
+        source = capture
+        if capture.revisit:
+            source = _full_record_of(session, capture)
+            if source is None or source.warc_file is None or source.warc_offset is None:
+                return None
+        folder = warc_folder(archive)
+        stored = read_capture(folder, source.warc_file, source.warc_offset)  # type: ignore[arg-type]
         return CaptureView(
             capture.id,
             capture.url,
@@ -114,8 +137,27 @@ def capture_bytes(archive: Archive, capture_id: int) -> CaptureView | None:
             capture.http_status,
             capture.content_type,
             capture.encoding,
-            body,
+            decode_payload(stored.body, stored.headers),
+            stored.body,
+            capture.warc_file,
+            capture.warc_offset,
+            capture.warc_digest,
+            capture.revisit,
         )
+
+
+def _full_record_of(session: Session, capture: Capture) -> Capture | None:
+    """The latest full (non-revisit) capture of the same document and payload at or before a revisit."""
+    query = select(Capture).where(
+        Capture.revisit.is_(False),
+        Capture.warc_file.is_not(None),
+        Capture.fetched_at <= capture.fetched_at,
+    )
+    if capture.warc_digest and capture.http_status != 304:
+        query = query.where(Capture.warc_digest == capture.warc_digest)
+    else:
+        query = query.where(Capture.canonical_url == capture.canonical_url, Capture.http_status == 200)
+    return session.scalars(query.order_by(Capture.fetched_at.desc(), Capture.id.desc()).limit(1)).first()
 
 
 def __getattr__(name: str) -> Any:

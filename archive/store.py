@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import zlib
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Literal
@@ -12,13 +11,15 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from archive.lifecycle import DocState, LifeLog, follow_moves, load_states, record_aliases, write_states
-from archive.models import Capture, Document, Payload, Site, UrlAlias, Version
+from archive.models import Capture, Document, Resource, Site, UrlAlias, Version
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Callable, Iterable
 
     from sqlalchemy.engine import Connection
 
+    from archive.captures import CaptureLocation, WarcStore
     from archive.db import Archive
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "VersionRecord",
     "WriteFailed",
     "known_documents",
+    "record_resources",
+    "resource_digests",
 ]
 
 #: How a page is archived: the first four come from dedup (a fetched and extracted page); the
@@ -58,6 +61,10 @@ class CaptureRecord:
     aliases: tuple[tuple[str, str], ...] = ()
     #: The ``<lastmod>`` a sitemap gave for the URL when it was fetched.
     sitemap_lastmod: str | None = None
+    #: Where the crawl wrote the exchange's WARC record; None: the writer writes ``body`` itself.
+    warc: CaptureLocation | None = None
+    #: ``crawl`` or ``import`` (a WARC file made by another tool).
+    source: str = "crawl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +183,26 @@ class ArchiveWriter:
     what it says about its document (validators, removal, a move) in the same transaction.
     """
 
-    def __init__(self, archive: Archive, *, batch_size: int = 50, max_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        archive: Archive,
+        *,
+        batch_size: int = 50,
+        max_seconds: float = 10.0,
+        before_commit: Callable[[], None] | None = None,
+        warc_info: dict[str, str] | None = None,
+    ) -> None:
         """Prepare a writer.
 
         Args:
             archive: the open archive.
             batch_size: pages per transaction.
             max_seconds: longest time a page waits in the buffer.
+            before_commit: called inside each transaction just before it commits: whoever
+                wrote WARC records the rows point to makes them durable there (an exception
+                rolls the batch back).
+            warc_info: ``warcinfo`` fields of the WARC files the writer writes itself (for
+                captures that come without a WARC record: imports, tools).
         """
         self._archive = archive
         self._sessions = archive.write_sessionmaker()
@@ -193,6 +213,9 @@ class ArchiveWriter:
         self._oldest: float | None = None
         self._site_ids: dict[str, int] = {}
         self._fts = archive.is_sqlite
+        self._before_commit = before_commit
+        self._warc_info = dict(warc_info or {})
+        self._store: WarcStore | None = None
 
     def ensure_site(self, key: str, name: str, canonical_origin: str) -> int:
         """Create or update the site row of a profile.
@@ -270,6 +293,12 @@ class ArchiveWriter:
         try:
             with self._engine.begin() as conn:
                 self._write_batch(conn, batch)
+                # Records on disk before the rows that point at them (a crash in between leaves
+                # records nobody points to, never rows pointing at nothing).
+                if self._store is not None:
+                    self._store.sync()
+                if self._before_commit is not None:
+                    self._before_commit()
         except (OperationalError, IntegrityError, OSError) as exc:
             reason = getattr(exc, "orig", None) or exc
             raise WriteFailed(f"could not write {len(batch)} pages to the archive: {reason}") from exc
@@ -306,7 +335,9 @@ class ArchiveWriter:
             )
         }
         self._insert_documents(conn, batch, docs)
-        digests = self._insert_payloads(conn, batch)
+        # A 304 carries no body; everything else is known by the digest of what it decoded to.
+        digests = [None if p.outcome == "not_modified" else sha256(p.capture.body).hexdigest() for p in batch]
+        locations = self._locate(conn, batch)
         capture_ids = (
             conn.execute(
                 insert(Capture).returning(Capture.id, sort_by_parameter_order=True),
@@ -321,9 +352,15 @@ class ArchiveWriter:
                         "headers": p.capture.headers,
                         "content_type": p.capture.content_type,
                         "encoding": p.capture.encoding,
-                        "payload_digest": digest,
+                        "warc_file": loc.file if loc else None,
+                        "warc_offset": loc.offset if loc else None,
+                        "warc_length": loc.length if loc else None,
+                        "warc_digest": loc.payload_digest if loc else None,
+                        "warc_record_id": loc.record_id if loc else None,
+                        "revisit": loc.revisit if loc else False,
+                        "source": p.capture.source,
                     }
-                    for p, digest in zip(batch, digests, strict=True)
+                    for p, loc in zip(batch, locations, strict=True)
                 ],
             )
             .scalars()
@@ -425,31 +462,51 @@ class ArchiveWriter:
                 late,
             )
 
-    def _insert_payloads(self, conn: Connection, batch: list[_Pending]) -> list[str | None]:
-        # A 304 carries no body: its capture has no payload.
-        digests = [None if p.outcome == "not_modified" else sha256(p.capture.body).hexdigest() for p in batch]
-        rows = {
-            digest: {
-                "digest": digest,
-                "length": len(p.capture.body),
-                "compression": "zlib",
-                "data": zlib.compress(p.capture.body, 6),
-            }
-            for digest, p in zip(digests, batch, strict=True)
-            if digest is not None
-        }
-        if not rows:
-            return digests
-        if self._archive.is_sqlite:
-            conn.execute(insert(Payload).prefix_with("OR IGNORE"), list(rows.values()))
-        else:
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+    def _locate(self, conn: Connection, batch: list[_Pending]) -> list[CaptureLocation | None]:
+        """Where each capture's WARC record lies; writes the ones that came without a record."""
+        locations: list[CaptureLocation | None] = [p.capture.warc for p in batch]
+        unwritten = [i for i, p in enumerate(batch) if p.capture.warc is None and p.outcome != "not_modified"]
+        if not unwritten:
+            return locations
+        from archive.captures import payload_digest
 
-            conn.execute(
-                pg_insert(Payload).on_conflict_do_nothing(index_elements=["digest"]),
-                list(rows.values()),
+        store = self._own_store()
+        urls = {batch[i].capture.url for i in unwritten}
+        earlier = resource_digests(conn, urls)
+        fresh: list[tuple[str, CaptureLocation, dt.datetime]] = []
+        for i in unwritten:
+            cap = batch[i].capture
+            digest = payload_digest(cap.body)
+            before = earlier.get(cap.url)
+            revisit_of = (cap.url, before[1]) if before is not None and before[0] == digest else None
+            loc = store.write_exchange(
+                url=cap.url,
+                fetched_at=cap.fetched_at,
+                status=cap.http_status,
+                reason="",
+                response_headers=sorted(cap.headers.items()),
+                body=cap.body,
+                revisit_of=revisit_of,
             )
-        return digests
+            locations[i] = loc
+            if not loc.revisit:
+                earlier[cap.url] = (digest, cap.fetched_at)
+                fresh.append((cap.url, loc, cap.fetched_at))
+        record_resources(conn, fresh, sqlite=self._archive.is_sqlite)
+        return locations
+
+    def _own_store(self) -> WarcStore:
+        if self._store is None:
+            from archive.captures import WarcStore, warc_folder
+
+            self._store = WarcStore(warc_folder(self._archive), info=self._warc_info)
+        return self._store
+
+    def close(self) -> None:
+        """Close the WARC file the writer wrote itself (queued pages must be flushed first)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     @staticmethod
     def _index_texts(conn: Connection, versions: list[dict[str, Any]]) -> None:
@@ -491,3 +548,60 @@ class ArchiveWriter:
         self._pending = []
         self._oldest = None
         return n
+
+
+def resource_digests(conn: Connection, urls: Iterable[str]) -> dict[str, tuple[str, dt.datetime]]:
+    """The payload digest and date of the last full WARC record of each URL the archive holds.
+
+    Args:
+        conn: a connection.
+        urls: fetched URLs.
+
+    Returns:
+        URL → (``sha1:…`` digest, when it was fetched).
+    """
+    found: dict[str, tuple[str, dt.datetime]] = {}
+    wanted = sorted(set(urls))
+    for start in range(0, len(wanted), 500):
+        for url, digest, fetched in conn.execute(
+            select(Resource.url, Resource.warc_digest, Resource.fetched_at).where(
+                Resource.url.in_(wanted[start : start + 500])
+            )
+        ):
+            found[url] = (digest, fetched)
+    return found
+
+
+def record_resources(
+    conn: Connection, records: Iterable[tuple[str, CaptureLocation, dt.datetime]], *, sqlite: bool
+) -> None:
+    """Remember the last full WARC record of each URL (later identical payloads become revisits).
+
+    Args:
+        conn: a connection inside a transaction.
+        records: (fetched URL, where its response record lies, when it was fetched).
+        sqlite: whether the archive is SQLite (else PostgreSQL).
+    """
+    rows = {
+        url: {
+            "url": url,
+            "warc_digest": loc.payload_digest,
+            "fetched_at": fetched,
+            "warc_record_id": loc.record_id,
+            "warc_file": loc.file,
+        }
+        for url, loc, fetched in records
+        if not loc.revisit
+    }
+    if not rows:
+        return
+    if sqlite:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as upsert  # type: ignore[assignment]
+    stmt = upsert(Resource)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["url"],
+        set_={c: stmt.excluded[c] for c in ("warc_digest", "fetched_at", "warc_record_id", "warc_file")},
+    )
+    conn.execute(stmt, list(rows.values()))

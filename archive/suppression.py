@@ -14,16 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 
 from archive.db import ArchiveError
 from archive.models import (
+    Attachment,
     Capture,
     Document,
     DocumentSignature,
+    Extraction,
+    Resource,
     SignatureBucket,
     Suppression,
     SuppressionAudit,
@@ -48,10 +50,6 @@ __all__ = [
     "suppressed_urls",
     "unsuppress",
 ]
-
-# Where a capture's raw bytes may live: a payload row, or a record in a WARC file (column names
-# of the WARC location, first pair present wins).
-_WARC_COLUMNS = (("warc_file", "warc_offset"), ("file", "offset"))
 
 
 class SuppressionError(ArchiveError):
@@ -318,68 +316,79 @@ def _purge(archive: Archive, session: Session, doc: Document) -> str:
     ).rowcount  # type: ignore[attr-defined]
     session.execute(delete(SignatureBucket).where(SignatureBucket.document_id == doc.id))
     session.execute(delete(DocumentSignature).where(DocumentSignature.document_id == doc.id))
-    captures = _purge_payloads(session, doc.id) + _purge_warc(archive, session, doc.id)
-    return f"texts of {versions} version(s) removed; raw bytes of {captures} capture(s) removed"
-
-
-def _purge_payloads(session: Session, document_id: int) -> int:
-    columns = Capture.__table__.c
-    if "payload_digest" not in columns:
-        return 0
-    from archive.models import captures as capture_models
-
-    payload = getattr(capture_models, "Payload", None)
-    digests = set(
-        session.scalars(
-            select(columns.payload_digest).where(
-                columns.document_id == document_id, columns.payload_digest.is_not(None)
-            )
-        )
-    )
-    if not digests:
-        return 0
-    count = session.execute(
-        update(Capture)
-        .where(columns.document_id == document_id, columns.payload_digest.is_not(None))
-        .values(payload_digest=None)
+    readings = session.execute(
+        update(Extraction)
+        .where(Extraction.version_id.in_(select(Version.id).where(Version.document_id == doc.id)))
+        .values(fields={})
     ).rowcount  # type: ignore[attr-defined]
-    if payload is not None:
-        # A payload another document's capture still holds is that document's too: it stays.
-        still = set(session.scalars(select(columns.payload_digest).where(columns.payload_digest.in_(digests))))
-        gone = digests - still
-        if gone:
-            session.execute(delete(payload).where(payload.digest.in_(gone)))
-    return int(count)
+    attachments = _purge_attachments(archive, session, doc.id)
+    captures = _purge_warc(archive, session, doc.id)
+    return (
+        f"texts of {versions} version(s) and {readings} later reading(s) removed; raw bytes of {captures} "
+        f"capture(s) and {attachments} attachment(s) removed"
+    )
+
+
+def _purge_attachments(archive: Archive, session: Session, document_id: int) -> int:
+    from archive.captures import WarcError, purge_records, warc_folder
+
+    rows = session.execute(
+        select(Attachment.id, Attachment.url, Attachment.warc_file, Attachment.warc_offset).where(
+            Attachment.document_id == document_id
+        )
+    ).all()
+    by_file: dict[str, set[int]] = {}
+    for _, _, name, offset in rows:
+        if name is not None and offset is not None:
+            by_file.setdefault(name, set()).add(int(offset))
+    for name, offsets in sorted(by_file.items()):
+        try:
+            moved = purge_records(warc_folder(archive) / name, offsets)
+        except (WarcError, OSError) as exc:
+            raise SuppressionError(f"cannot purge the attachments in {name}: {exc}; nothing was purged") from exc
+        _move_offsets(session, name, moved)
+    session.execute(
+        update(Attachment)
+        .where(Attachment.document_id == document_id)
+        .values(title=None, text=None, warc_file=None, warc_offset=None, warc_length=None)
+    )
+    # No later capture may be written as a revisit of a record that is gone.
+    session.execute(delete(Resource).where(Resource.url.in_([url for _, url, _, _ in rows])))
+    return len(rows)
+
+
+def _move_offsets(session: Session, name: str, moved: dict[int, int | None]) -> None:
+    """Point every row into a rewritten WARC file at its record's new offset."""
+    for table in (Capture, Attachment):
+        for old, new in sorted(moved.items()):
+            if new is not None and new != old:
+                session.execute(
+                    update(table).where(table.warc_file == name, table.warc_offset == old).values(warc_offset=new)
+                )
 
 
 def _purge_warc(archive: Archive, session: Session, document_id: int) -> int:
-    columns = Capture.__table__.c
-    pair = next(((f, o) for f, o in _WARC_COLUMNS if f in columns and o in columns), None)
-    if pair is None or archive.data_dir is None:
-        return 0
-    file_col, offset_col = columns[pair[0]], columns[pair[1]]
-    from archive.captures import WarcError, purge_records
+    from archive.captures import WarcError, purge_records, warc_folder
 
     rows = session.execute(
-        select(file_col, offset_col).where(columns.document_id == document_id, file_col.is_not(None))
+        select(Capture.url, Capture.warc_file, Capture.warc_offset).where(
+            Capture.document_id == document_id, Capture.warc_file.is_not(None)
+        )
     ).all()
     by_file: dict[str, set[int]] = {}
-    for name, offset in rows:
+    for _, name, offset in rows:
         by_file.setdefault(str(name), set()).add(int(offset))
-    folder = Path(archive.data_dir) / "warc"
     for name, offsets in sorted(by_file.items()):
         try:
-            moved = purge_records(folder / name, offsets)
+            moved = purge_records(warc_folder(archive) / name, offsets)
         except (WarcError, OSError) as exc:
             raise SuppressionError(f"cannot purge the captures in {name}: {exc}; nothing was purged") from exc
         session.execute(
             update(Capture)
-            .where(columns.document_id == document_id, file_col == name)
-            .values({pair[0]: None, pair[1]: None})
+            .where(Capture.document_id == document_id, Capture.warc_file == name)
+            .values(warc_file=None, warc_offset=None, warc_length=None)
         )
-        for old, new in sorted(moved.items()):
-            if new is not None and new != old:
-                session.execute(
-                    update(Capture).where(file_col == name, offset_col == old).values({pair[1]: new})
-                )
+        _move_offsets(session, name, moved)
+    urls = sorted({url for url, _, _ in rows})
+    session.execute(delete(Resource).where(Resource.url.in_(urls)))
     return len(rows)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import datetime as dt
 
+    from archive.captures import CaptureLocation
+
 __all__ = ["ArticleItem"]
 
 
@@ -45,6 +47,8 @@ class ArticleItem:
     # other URLs that led here: (canonical URL, "redirect" or "rel_canonical")
     aliases: list[tuple[str, str]] = field(default_factory=list)
     sitemap_lastmod: str | None = None
+    # where the exchange's WARC record lies (archive.captures.CaptureLocation), if it was written
+    warc: CaptureLocation | None = None
     # extraction
     text: str | None = None
     title: str | None = None

@@ -235,4 +235,5 @@ class ArticlePage:
             encoding=encoding,
             aliases=list(self.aliases),
             sitemap_lastmod=_meta(self.response).get("koege_lastmod"),
+            warc=_meta(self.response).get("koege_warc"),
         )

@@ -28,6 +28,7 @@ from archive.lifecycle import page_states
 from archive.runs import listings_walked, mark_listings_walked
 from archive.store import ArchiveWriter, CaptureRecord, WriteFailed
 from koege_spider.revisit import RevisitPolicy, Verdict, decide, keep_paginating, parse_since
+from koege_spider.signals import commit_hook
 from koege_spider.urls import path_and_query
 
 if TYPE_CHECKING:
@@ -124,11 +125,11 @@ class Recrawl:
         """Open the archive (a failure leaves every request as it is; the run recorder reports it)."""
         self.started_at = self.clock()
         try:
-            self._archive = open_archive(self.db_url)
+            self._archive = open_archive(self.db_url, data_dir=self.crawler.settings.get("KOEGE_ARCHIVE_DATA") or None)
         except ArchiveError as exc:
             logger.error("Recrawl state unavailable, fetching everything: %s", exc)
             return
-        self._writer = ArchiveWriter(self._archive, batch_size=self.batch_size)
+        self._writer = ArchiveWriter(self._archive, batch_size=self.batch_size, before_commit=commit_hook(self.crawler))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Write the observations still queued; record a complete listing walk per site."""
@@ -152,6 +153,8 @@ class Recrawl:
         except WriteFailed as exc:
             self._fail(exc)
         finally:
+            if self._writer is not None:
+                self._writer.close()
             self._archive.close()
 
     def _fail(self, exc: WriteFailed) -> None:
@@ -232,6 +235,7 @@ class Recrawl:
             body=response.body,
             aliases=tuple(dict.fromkeys((alias, "redirect") for alias in sources if alias != known.url)),
             sitemap_lastmod=request.meta.get("koege_lastmod"),
+            warc=request.meta.get("koege_warc"),
         )
         try:
             self._writer.add(

@@ -31,6 +31,7 @@ def crawl_settings(
     *,
     progress: bool = False,
     log_file: Path | None = None,
+    data_dir: str | None = None,
 ) -> Settings:
     """The settings of `scrapy crawl news`, plus this run's choices.
 
@@ -39,6 +40,7 @@ def crawl_settings(
         overrides: ``-s NAME=VALUE`` pairs (command-line priority, as with Scrapy).
         progress: show a live progress line on stderr.
         log_file: write Scrapy's log there instead of stderr (``-s LOG_FILE=…`` still wins).
+        data_dir: the archive's data folder (WARC captures), when not the default.
 
     Returns:
         The settings.
@@ -49,6 +51,8 @@ def crawl_settings(
         log_file.parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", str(log_file), priority="spider")
     settings.set("KOEGE_ARCHIVE_DB", db_url, priority="cmdline")
+    if data_dir:
+        settings.set("KOEGE_ARCHIVE_DATA", data_dir, priority="cmdline")
     settings.set("KOEGE_PROGRESS_ENABLED", progress, priority="spider")
     if progress:
         extensions = dict(settings.getdict("EXTENSIONS"))

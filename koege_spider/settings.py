@@ -90,6 +90,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Conditional requests; 304s, identical payloads and removals observed. Below redirects
     # (600) and decompression (590), so it sees the final response and the body the archive keeps.
     "koege_spider.conditional.ConditionalRequestMiddleware": 580,
+    # Every exchange into WARC as the server sent it: above decompression (590) and redirects
+    # (600), so records hold the bytes on the wire and each redirect hop (TRAPS.md).
+    "koege_spider.warc.WarcCaptureMiddleware": 950,
 }
 
 ITEM_PIPELINES = {
@@ -109,6 +112,8 @@ LOG_LEVEL = "INFO"
 
 # --- koege-archive components (grouped per component; enabling flag first) -------------------
 KOEGE_ARCHIVE_DB = os.environ.get("KOEGE_ARCHIVE_DB") or default_archive_url()
+# WARC files and logs live in the archive's data folder: beside an SQLite file by default.
+KOEGE_ARCHIVE_DATA = os.environ.get("KOEGE_ARCHIVE_DATA", "")
 KOEGE_BUDGET_ENABLED = True
 KOEGE_BUDGET_MAX_MINUTES = 720.0
 KOEGE_BUDGET_MAX_PAGES = 25000
@@ -125,3 +130,5 @@ KOEGE_RECRAWL_FRESH_PAGES = 1
 KOEGE_SINCE = ""
 KOEGE_NEARDUP_ENABLED = True
 KOEGE_NEARDUP_THRESHOLD = 0.5
+KOEGE_WARC_ENABLED = True
+KOEGE_WARC_MAX_MB = 1000.0

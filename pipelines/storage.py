@@ -10,6 +10,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from archive.db import ArchiveError, open_archive
 from archive.store import ArchiveWriter, CaptureRecord, VersionRecord, WriteFailed
+from koege_spider.signals import commit_hook
 from koege_spider.sites import load_profile
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def item_to_records(item: ArticleItem, *, profile_version: int | None) -> tuple[
         body=item.body,
         aliases=tuple(item.aliases),
         sitemap_lastmod=item.sitemap_lastmod,
+        warc=item.warc,
     )
     assert item.text is not None and item.fingerprint is not None and item.extractor is not None
     version = VersionRecord(
@@ -98,11 +100,11 @@ class ArchivePipeline:
             CloseSpider: ``archive_unavailable`` when it cannot be opened.
         """
         try:
-            self._archive = open_archive(self.db_url)
+            self._archive = open_archive(self.db_url, data_dir=self.crawler.settings.get("KOEGE_ARCHIVE_DATA") or None)
         except ArchiveError as exc:
             logger.error("Cannot open the archive: %s", exc)
             raise CloseSpider("archive_unavailable") from exc
-        self._writer = ArchiveWriter(self._archive, batch_size=self.batch_size)
+        self._writer = ArchiveWriter(self._archive, batch_size=self.batch_size, before_commit=commit_hook(self.crawler))
 
     def close_spider(self) -> None:
         """Write what is still queued and close the archive."""
@@ -111,6 +113,8 @@ class ArchivePipeline:
                 self._writer.flush()
             except WriteFailed as exc:
                 self._fail(exc)
+        if self._writer is not None:
+            self._writer.close()
         if self._archive is not None:
             self._archive.close()
 

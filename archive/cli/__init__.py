@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import sys
 
-from archive.cli import admin, crawling, history, ops, reading, takedown, web  # noqa: F401  (importing registers the commands)
+from archive.cli import (  # noqa: F401  (importing registers the commands)
+    admin,
+    captures,
+    crawling,
+    history,
+    importing,
+    ops,
+    reading,
+    reextracting,
+    takedown,
+    web,
+)
 from archive.cli.common import cli
 
 __all__ = ["cli", "main"]

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from archive.cli.common import cli, db_option, echo_err, format_option
+from archive.cli.common import cli, data_dir, db_option, echo_err, format_option
 from archive.db import ArchiveError, upgrade_archive
 
 
@@ -25,7 +25,7 @@ def upgrade(db_url: str) -> None:
       koege-archive db upgrade --db sqlite:///archive.sqlite
     """
     try:
-        before, after = upgrade_archive(db_url)
+        before, after = upgrade_archive(db_url, data_dir=data_dir())
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     if before == after:

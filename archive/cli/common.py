@@ -25,8 +25,27 @@ def echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _remember_data_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta["koege_data_dir"] = value or None
+
+
+def data_dir() -> str | None:
+    """The ``--data-dir`` given to the running command (None: the archive's default)."""
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.meta.get("koege_data_dir")
+
+
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The shared ``--db`` option (environment: ``KOEGE_ARCHIVE_DB``)."""
+    """The shared ``--db`` option (env ``KOEGE_ARCHIVE_DB``) and ``--data-dir`` (env ``KOEGE_ARCHIVE_DATA``)."""
+    func = click.option(
+        "--data-dir",
+        envvar="KOEGE_ARCHIVE_DATA",
+        expose_value=False,
+        callback=_remember_data_dir,
+        metavar="DIR",
+        help="Folder for WARC captures and logs (default: beside an SQLite file; for PostgreSQL a folder "
+        "per server under ~/.local/share/koege-archive/servers). Env: KOEGE_ARCHIVE_DATA.",
+    )(func)
     return click.option(
         "--db",
         "db_url",
@@ -53,7 +72,7 @@ def format_option(*choices: str, default: str = "table") -> Callable[[Callable[.
 @contextlib.contextmanager
 def cli_archive(db_url: str, *, create: bool = True) -> Iterator[Archive]:
     try:
-        archive = open_archive(db_url, create=create)
+        archive = open_archive(db_url, create=create, data_dir=data_dir())
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     try:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from archive import queries
-from archive.cli.common import cli, cli_archive, db_option, echo_err, parse_overrides
+from archive.cli.common import cli, cli_archive, data_dir, db_option, echo_err, parse_overrides
 from archive.db import (
     DEFAULT_ARCHIVE_PATH,
 )
@@ -78,7 +78,7 @@ def _crawl(sites: list[str], *, base_url: str | None, db_url: str, overrides: di
     log_file = None if verbose else log_dir / f"crawl-{stamp}-{'-'.join(sites)}.log"
     progress = sys.stderr.isatty() and not verbose
     try:
-        settings = crawl_settings(db_url, overrides, progress=progress, log_file=log_file)
+        settings = crawl_settings(db_url, overrides, progress=progress, log_file=log_file, data_dir=data_dir())
     except OSError as exc:
         raise click.ClickException(f"cannot create the log folder {log_dir}: {exc.strerror}") from exc
     outcome = run_crawl(sites, base_url=base_url, settings=settings)

@@ -2,7 +2,7 @@
 
 - ``base``: the declarative base and ``UTCDateTime``;
 - ``core``: sites, crawl runs, documents, content versions;
-- ``captures``: what the servers sent (captures);
+- ``captures``: what the servers sent (captures, resources, attachments) and our readings of it;
 - ``lifecycle``: events (removed/restored/moved), aliases, near-duplicate signatures and links;
 - ``ops``: schedules, per-run quality figures, suppressions and their audit trail.
 """
@@ -10,20 +10,22 @@
 from __future__ import annotations
 
 from archive.models.base import Base, UTCDateTime
-from archive.models.captures import Capture, Payload
+from archive.models.captures import Attachment, Capture, Extraction, Resource
 from archive.models.core import CrawlRun, Document, Site, Version
 from archive.models.lifecycle import DocumentEvent, DocumentSignature, NearDuplicate, SignatureBucket, UrlAlias
 from archive.models.ops import RunQuality, Schedule, Suppression, SuppressionAudit
 
 __all__ = [
+    "Attachment",
     "Base",
     "Capture",
     "CrawlRun",
     "Document",
     "DocumentEvent",
     "DocumentSignature",
+    "Extraction",
     "NearDuplicate",
-    "Payload",
+    "Resource",
     "RunQuality",
     "Schedule",
     "SignatureBucket",

@@ -1,0 +1,3 @@
+"""captures commands (being built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""importing commands (being built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""reextracting commands (being built)."""
+
+from __future__ import annotations
