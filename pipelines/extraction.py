@@ -19,7 +19,7 @@ from hashlib import sha256
 from importlib.metadata import version as _dist_version
 from typing import TYPE_CHECKING, Any
 
-from pipelines.page_signals import read_signals
+from pipelines.page_signals import read_signals, unbox_fact_boxes
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -64,6 +64,8 @@ _GENERIC_PRUNE = (
     "or contains(@id, 'consent')]",
 )
 _WS = re.compile(r"[ \t\u00a0]+")
+# How many leading lines of the body may sit above a repeated title (labels, kickers).
+_TITLE_WINDOW = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,10 @@ def _clean_lines(
         if _normalise(_DATE_LABEL.sub("", line)).casefold() in drop:
             continue
         lines.append(line)
+    # A label above the heading ("Pressemeddelelse", "Nyhed") is no article text: when the title
+    # comes among the first lines, what precedes it goes with it.
+    head = next((i for i, ln in enumerate(lines[:_TITLE_WINDOW]) if title and _same(ln, title)), 0)
+    del lines[:head]
     # A leading breadcrumb ("Hjem … <Titel>") or the title itself repeats the heading.
     while lines and title and (_same(lines[0], title) or (lines[0].startswith("Hjem") and lines[0].endswith(title))):
         lines.pop(0)
@@ -208,6 +214,7 @@ def extract_fields(
     root = load_html(html)
     if root is None:
         return None
+    unbox_fact_boxes(root)
     signals = read_signals(root, published_xpaths=rules.published_xpaths, updated_xpaths=rules.updated_xpaths)
     meta_title = signals.meta.get("og:title") or signals.title
     title = _strip_suffix(signals.h1, rules.title_suffixes) or _strip_suffix(meta_title, rules.title_suffixes)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from lxml.html import HtmlElement
 
-__all__ = ["PageSignals", "is_dateline", "read_signals", "split_updated_by"]
+__all__ = ["PageSignals", "is_dateline", "read_signals", "split_updated_by", "unbox_fact_boxes"]
 
 _BLOCKS = frozenset(
     (
@@ -145,6 +145,42 @@ def _content_lines(root: HtmlElement, h1: HtmlElement | None) -> Iterator[_Block
             continue
         in_article = in_article or el.tag in ("article", "main")
         stack.extend((c, in_article) for c in reversed(children))
+
+
+def unbox_fact_boxes(root: HtmlElement) -> int:
+    """Turn fact boxes laid out as page furniture into plain ``<div>`` blocks, in place.
+
+    A FAKTA box is article text, but two common layouts hide it from extraction: an ``<aside>``
+    set inside the running text (trafilatura drops every ``<aside>``), and a table with a single
+    cell used as a frame (trafilatura drops lists nested in table cells). An ``<aside>`` counts
+    as inside the running text when its parent also holds paragraphs directly; asides with a
+    chrome class (related links, sharing) are left alone.
+
+    Args:
+        root: the parsed page.
+
+    Returns:
+        How many boxes were unboxed.
+    """
+    changed = 0
+    for aside in list(root.iter("aside")):
+        parent = aside.getparent()
+        marker = f"{aside.get('class', '')} {aside.get('id', '')}"
+        if parent is not None and parent.find("p") is not None and not _CHROME_CLASS.search(marker):
+            aside.tag = "div"
+            changed += 1
+    for table in list(root.iter("table")):
+        cells = table.xpath("./tr/td | ./tr/th | ./*/tr/td | ./*/tr/th")
+        if len(cells) != 1 or table.xpath(".//table"):
+            continue
+        cell = cells[0]
+        box = cell.makeelement("div", {k: v for k, v in table.attrib.items() if k in ("class", "id")})
+        box.text = cell.text
+        box.extend(list(cell))
+        box.tail = table.tail
+        table.getparent().replace(table, box)
+        changed += 1
+    return changed
 
 
 def _meta(root: HtmlElement) -> dict[str, str]:
