@@ -452,7 +452,7 @@ def recover_open_files(folder: Path, *, quarantine: Path | None = None) -> list[
     Returns:
         One report per ``.open`` file found.
     """
-    reports = []
+    reports: list[OpenFileReport] = []
     if not folder.exists():
         return reports
     for path in sorted(folder.glob(f"*{_OPEN}")):
@@ -500,6 +500,8 @@ def purge_records(path: Path, offsets: set[int]) -> dict[int, int | None]:
     Raises:
         WarcError: when the file is damaged before its end (repair it first).
     """
+    if not path.exists() and path.with_name(path.name + _OPEN).exists():
+        raise WarcError(f"{path.name} is still being written (a crawl is running?); try again when it has ended")
     members = list(_gzip_members(path))
     if not members or members[-1][1] != path.stat().st_size:
         raise WarcError(f"{path.name} is damaged; run `koege-archive verify` first")

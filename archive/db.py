@@ -28,6 +28,7 @@ __all__ = [
     "ArchiveUnavailable",
     "SchemaOutdated",
     "SchemaTooNew",
+    "UpgradeStopped",
     "default_archive_url",
     "open_archive",
     "upgrade_archive",
@@ -47,6 +48,10 @@ class ArchiveUnavailable(ArchiveError):
 
 class SchemaOutdated(ArchiveError):
     """The archive was made by an older version of the software and must be upgraded."""
+
+
+class UpgradeStopped(ArchiveError):
+    """A migration found data it cannot carry over whole; it stopped and changed nothing."""
 
 
 class SchemaTooNew(ArchiveError):
@@ -326,7 +331,7 @@ def _upgrade(archive: Archive) -> None:
                 command.upgrade(cfg, "head")
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
-                    raise SchemaOutdated(f"the upgrade would break {len(broken)} references; nothing was changed")
+                    raise UpgradeStopped(f"the upgrade would break {len(broken)} references between tables")
         finally:
             raw.execute("PRAGMA foreign_keys = ON")
 
@@ -358,5 +363,10 @@ def upgrade_archive(db_url: str, *, data_dir: str | Path | None = None) -> tuple
         return before, _head_revision()
     except OperationalError as exc:
         raise ArchiveUnavailable(f"cannot upgrade {archive.display_url}: {exc.orig}") from exc
+    except (UpgradeStopped, OSError) as exc:
+        raise ArchiveUnavailable(
+            f"the upgrade of {archive.display_url} stopped: {exc}. The archive is unchanged (still schema "
+            f"{before}); fix the cause (free disk space, --data-dir) and run `koege-archive db upgrade` again"
+        ) from exc
     finally:
         archive.close()

@@ -123,13 +123,10 @@ def capture_bytes(archive: Archive, capture_id: int) -> CaptureView | None:
             return None
         if capture.document_id is not None and _suppressed(session, capture.document_id):
             return None
-        source = capture
-        if capture.revisit:
-            source = _full_record_of(session, capture)
-            if source is None or source.warc_file is None or source.warc_offset is None:
-                return None
-        folder = warc_folder(archive)
-        stored = read_capture(folder, source.warc_file, source.warc_offset)  # type: ignore[arg-type]
+        source: Capture | None = _full_record_of(session, capture) if capture.revisit else capture
+        if source is None or source.warc_file is None or source.warc_offset is None:
+            return None
+        stored = read_capture(warc_folder(archive), source.warc_file, source.warc_offset)
         return CaptureView(
             capture.id,
             capture.url,

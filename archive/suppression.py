@@ -377,7 +377,8 @@ def _purge_warc(archive: Archive, session: Session, document_id: int) -> int:
     ).all()
     by_file: dict[str, set[int]] = {}
     for _, name, offset in rows:
-        by_file.setdefault(str(name), set()).add(int(offset))
+        if offset is not None:
+            by_file.setdefault(str(name), set()).add(int(offset))
     for name, offsets in sorted(by_file.items()):
         try:
             moved = purge_records(warc_folder(archive) / name, offsets)

@@ -9,6 +9,7 @@ Files are read on every request, so a test can change a page between two crawls.
 from __future__ import annotations
 
 import email.utils
+import gzip
 import hashlib
 import json
 import threading
@@ -39,6 +40,7 @@ class ServedRequest:
 class _State:
     root: Path
     routes: dict[str, dict[str, Any]]
+    compress: bool = False
     log: list[ServedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,6 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self._not_modified(etag, modified):
             self._send(304, b"", {"ETag": etag, "Last-Modified": modified})
             return
+        if self.state.compress and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            body = gzip.compress(body, mtime=0)
+            headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         self._send(status, body, headers)
 
     def do_POST(self) -> None:
@@ -157,18 +162,19 @@ class MirrorServer:
             print(server.origin)  # http://127.0.0.1:41873
     """
 
-    def __init__(self, root: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, root: Path, *, host: str = "127.0.0.1", port: int = 0, compress: bool = False) -> None:
         """Prepare the server.
 
         Args:
             root: the mirror folder (with ``routes.json``).
             host: the address to listen on.
             port: the port; 0 picks a free one.
+            compress: gzip files for clients that accept it (as most web servers do).
 
         Raises:
             FileNotFoundError: when the folder has no ``routes.json``.
         """
-        self._state = _State(root=root, routes=_load_routes(root))
+        self._state = _State(root=root, routes=_load_routes(root), compress=compress)
         handler = type("MirrorHandler", (_Handler,), {"state": self._state})
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -201,6 +202,9 @@ class WarcCaptureMiddleware:
             logger.error("Could not write the WARC record of %s: %s", url, exc)
             request.meta.pop("koege_warc", None)
             return response
+        if not_modified and last is not None:
+            # A 304 carries no payload: the capture is of the payload its revisit record refers to.
+            location = replace(location, payload_digest=last[0])
         request.meta["koege_warc"] = location
         stats.inc_value("koege/warc/revisits" if location.revisit else "koege/warc/responses")
         stats.inc_value("koege/warc/bytes", location.length)

@@ -117,6 +117,23 @@ def _print_run_summary(run: Any, archive_shown: str) -> None:
         f"  skipped         {run.skipped:>6}" + (f"   ({skipped})" if skipped else ""),
         f"Archive: {archive_shown}",
     ]
+    stats = run.stats
+    if stats.get("koege/warc/responses") or stats.get("koege/warc/revisits"):
+        lines.insert(
+            -1,
+            f"  WARC records    {int(stats.get('koege/warc/responses', 0)):>6}   "
+            f"(+ {int(stats.get('koege/warc/revisits', 0))} revisits; "
+            f"{int(stats.get('koege/warc/bytes', 0)) / 1e6:.1f} MB)",
+        )
+    recovered = {k.rsplit("_", 1)[-1]: int(v) for k, v in stats.items() if k.startswith("koege/warc/recovered_")}
+    if recovered:
+        lines.append(
+            "WARC files an earlier crawl left unfinished: "
+            + ", ".join(f"{n} {action}" for action, n in sorted(recovered.items()))
+            + " (see the log; quarantined files are in the warc/quarantine folder)"
+        )
+    if stats.get("koege/warc/write_failed"):
+        lines.append(f"WARC: {int(stats['koege/warc/write_failed'])} exchanges could not be written (see the log)")
     if run.log_file:
         lines.append(f"Log: {run.log_file}")
     echo_err("\n".join(lines))

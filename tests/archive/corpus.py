@@ -168,6 +168,7 @@ def build_corpus(db_url: str) -> dict[str, int]:
                 outcome="new" if n == 0 else "changed",
             )
         writer.flush()
+        writer.close()
     from archive.queries import find_document
 
     ids = {}

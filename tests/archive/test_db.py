@@ -21,7 +21,9 @@ def test_first_use_creates_schema_and_wal(archive_url: str) -> None:
     archive = open_archive(archive_url)
     with archive.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
-        assert {"documents", "versions", "captures", "crawl_runs", "sites", "payloads"} <= tables
+        expected = {"documents", "versions", "captures", "crawl_runs", "sites", "resources", "extractions"}
+        expected.add("attachments")
+        assert expected <= tables
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert archive.data_dir == Path(archive_url.removeprefix("sqlite:///")).parent
     archive.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from sqlalchemy import create_engine, inspect, text
 from archive.models import Base
 
 T0 = dt.datetime(2025, 5, 1, 9, 30)
+BODY = "<html><body><h1>Grøn vækst</h1><p>Brødtekst om vækst</p></body></html>".encode()
+DIGEST = hashlib.sha256(BODY).hexdigest()
 URL = "https://www.koege.dk/nyheder/2025/maj/groen-vaekst"
 NEW_TABLES = ("schedules", "run_quality", "suppressions", "suppression_audit")
 
@@ -30,12 +34,12 @@ ROWS_0002 = [
     "INSERT INTO crawl_runs (id, sites, started_at, status, software_version, pages_fetched, listings_read, new,"
     " changed, unchanged, failed, skipped, skipped_reasons, stats)"
     " VALUES (2, 'koege', :t0, 'running', '0.2.0', 0, 0, 0, 0, 0, 0, 0, '{}', '{}')",
-    "INSERT INTO payloads (digest, length, compression, data) VALUES ('d1', 4, 'zlib', :blob)",
+    "INSERT INTO payloads (digest, length, compression, data) VALUES (:digest, :length, 'zlib', :blob)",
     "INSERT INTO documents (id, site_id, url, first_seen, last_seen, latest_version, etag, last_status)"
     " VALUES (1, 1, :url, :t0, :t0, 1, '\"e1\"', 200)",
     "INSERT INTO captures (id, run_id, document_id, url, canonical_url, fetched_at, http_status, headers,"
     " content_type, encoding, payload_digest)"
-    " VALUES (1, 1, 1, :url, :url, :t0, 200, '{}', 'text/html', 'utf-8', 'd1')",
+    " VALUES (1, 1, 1, :url, :url, :t0, 200, '{}', 'text/html', 'utf-8', :digest)",
     "INSERT INTO versions (id, document_id, version, title, lead, text, published, content_hash, first_seen,"
     " last_seen, capture_id, run_id, extractor) VALUES (1, 1, 1, 'Grøn vækst', 'Manchet', 'Brødtekst om vækst',"
     " '2025-05-01', 'h1', :t0, :t0, 1, 1, 'test')",
@@ -70,7 +74,10 @@ def archive_0002(request: pytest.FixtureRequest, archive_url: str) -> str:
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in ROWS_0002:
-            conn.execute(text(statement), {"t0": T0, "url": URL, "blob": b"\x78\x9c"})
+            conn.execute(
+                text(statement),
+                {"t0": T0, "url": URL, "blob": zlib.compress(BODY), "digest": DIGEST, "length": len(BODY)},
+            )
     engine.dispose()
     return url
 

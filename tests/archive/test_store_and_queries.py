@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from archive.db import open_archive
-from archive.models import Capture, Payload
-from archive.queries import EXPORT_COLUMNS, QueryError, export_rows, find_document, search
+from archive.models import Capture
+from archive.queries import EXPORT_COLUMNS, QueryError, capture_bytes, export_rows, find_document, search
 from archive.store import ArchiveWriter, CaptureRecord, VersionRecord, known_documents
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
@@ -55,6 +55,7 @@ def _write(db_url: str, pages: list[tuple[str, str, bytes, dt.datetime, str]]) -
             outcome=outcome,
         )
     writer.flush()
+    writer.close()
     archive.close()
 
 
@@ -73,8 +74,15 @@ def test_versions_are_kept_and_unchanged_pages_only_move_last_seen(db_url: str) 
     assert known_documents(archive, "koege")[URL].version == 2
     with archive.reading() as session:
         assert session.scalar(select(func.count()).select_from(Capture)) == 3
-        # Identical bodies are stored once.
-        assert session.scalar(select(func.count()).select_from(Payload)) == 2
+        # Identical bodies are stored once: the second capture is a WARC revisit record.
+        revisits = session.scalars(select(Capture.revisit).order_by(Capture.id)).all()
+        assert revisits == [False, True, False]
+    # Each capture reads back from its WARC record, the revisit through the record it refers to.
+    assert [capture_bytes(archive, i).body for i in (1, 2, 3)] == [
+        b"<html>1</html>",
+        b"<html>1</html>",
+        b"<html>2</html>",
+    ]
     archive.close()
 
 

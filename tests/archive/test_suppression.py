@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,8 @@ from sqlalchemy import func, select
 
 from archive.cli import cli
 from archive.db import open_archive
-from archive.models import Capture, Payload, Version
+from archive.models import Capture, Resource, Version
+from archive.queries import capture_bytes
 from archive.web import create_app
 from tests.archive.corpus import DOCS, KOEGE, build_corpus
 
@@ -117,21 +119,32 @@ def test_purge_removes_texts_and_raw_captures_for_good(corpus) -> None:
     doc = ids["budget"]  # two versions, two captures with different bodies
     archive = open_archive(db)
     with archive.reading() as session:
-        payloads_before = session.scalar(select(func.count()).select_from(Payload))
+        located = session.execute(
+            select(Capture.id, Capture.warc_file, Capture.url).where(Capture.document_id == doc)
+        ).all()
+        others = session.scalars(select(Capture.id).where(Capture.document_id != doc)).all()
+    assert len(located) == 2 and all(f for _, f, _ in located)
+    assert b"millioner" in capture_bytes(archive, located[0][0]).body
     archive.close()
     result = _suppress(db, str(doc), "--purge")
     assert result.exit_code == 0, result.output
-    assert "texts of 2 version(s) removed; raw bytes of 2 capture(s) removed" in result.stderr
+    assert "texts of 2 version(s) and 0 later reading(s) removed; raw bytes of 2 capture(s)" in result.stderr
 
     archive = open_archive(db)
     with archive.reading() as session:
         texts = session.execute(select(Version.title, Version.text).where(Version.document_id == doc)).all()
-        digests = session.scalars(select(Capture.payload_digest).where(Capture.document_id == doc)).all()
-        payloads = session.scalar(select(func.count()).select_from(Payload))
-    archive.close()
+        files = session.scalars(select(Capture.warc_file).where(Capture.document_id == doc)).all()
+        remembered = session.scalars(select(Resource.url).where(Resource.url.in_([u for _, _, u in located]))).all()
     assert [tuple(t) for t in texts] == [(None, ""), (None, "")]
-    assert digests == [None, None]
-    assert payloads == payloads_before - 2
+    assert files == [None, None] and remembered == []
+    # The records are gone from the WARC files; every other capture still reads back whole.
+    assert capture_bytes(archive, located[0][0]) is None
+    folder = archive.data_dir / "warc"
+    for name in sorted({f for _, f, _ in located}):
+        data = gzip.decompress((folder / name).read_bytes())
+        assert b"millioner" not in data
+    assert all(capture_bytes(archive, i) is not None for i in others)
+    archive.close()
 
     # Even a rebuilt index has nothing of it, and the purge cannot be undone.
     rebuilt = _cli("search", "millioner", "--reindex", "--format", "json", "--db", db)
@@ -211,6 +224,7 @@ def _add_copies(db: str) -> None:
             outcome="new",
         )
     writer.flush()
+    writer.close()
     archive.close()
 
 

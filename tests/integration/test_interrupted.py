@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from archive.captures import read_capture, verify_file
 from koege_spider.mirror import MirrorServer
 from tests.conftest import CLI, FAST, REPO, run_cli
 
@@ -96,6 +97,22 @@ def _all_archived_once(db: Path, targets: list[str]) -> None:
     assert archived == set(targets)
 
 
+def _every_capture_reads_back(db: Path) -> None:
+    """No row points at a record that is not whole on disk, and no WARC file is left unfinished."""
+    folder = db.parent / "warc"
+    assert not list(folder.glob("*.open"))
+    for path in folder.glob("*.warc.gz"):
+        assert verify_file(path)[1] == 0, path.name
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT url, warc_file, warc_offset, warc_digest FROM captures").fetchall()
+    assert len(rows) >= PAGES and all(name for _, name, _, _ in rows)
+    for url, name, offset, digest in rows:
+        record = read_capture(folder, name, offset)
+        assert record.url == url
+        # A 304's revisit record has no payload digest of its own (the row keeps the referred one).
+        assert record.payload_digest == digest or (record.record_type, record.status) == ("revisit", 304)
+
+
 def test_kill_9_then_a_rerun_says_so_and_completes_the_work(big_site, tmp_path: Path) -> None:
     server, targets = big_site
     db = tmp_path / "archive.sqlite"
@@ -110,10 +127,18 @@ def test_kill_9_then_a_rerun_says_so_and_completes_the_work(big_site, tmp_path: 
     assert check.returncode == 1, check.stdout
     assert "did not finish (interrupted)" in check.stderr and "killed" in check.stderr
 
+    # The killed crawl's WARC file is still named .open; the crash may have cut its last record.
+    # Make sure it did: half of a record's gzip member after the last whole one.
+    (unfinished,) = sorted((db.parent / "warc").glob("*.warc.gz.open"))
+    whole = unfinished.read_bytes()
+    unfinished.write_bytes(whole + whole[len(whole) // 2 : len(whole) // 2 + 700])
+
     rerun = run_cli(*_crawl_args(server, db))
     assert rerun.returncode == 0, rerun.stderr
     assert "The last run of koege (run 1) did not finish (interrupted); this run completes its work." in rerun.stderr
+    assert "WARC files an earlier crawl left unfinished: 1 repaired" in rerun.stderr
     _all_archived_once(db, targets)
+    _every_capture_reads_back(db)
     assert _archive_state(db)[4] == [(1, "interrupted"), (2, "finished")]
     # What the killed run archived was not fetched again in full: the rerun fetched the rest.
     assert int(rerun.stderr.split("new")[1].split()[0]) == PAGES - killed_with

@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
+from archive.db import UpgradeStopped
 from archive.models.base import UTCDateTime
 
 revision = "0004"
@@ -113,7 +114,7 @@ def upgrade() -> None:
 def _warc_folder() -> Path:
     data_dir = context.config.attributes.get("data_dir")
     if data_dir is None:
-        raise RuntimeError("the archive has no data folder for WARC files; give one with --data-dir")
+        raise UpgradeStopped("the archive has no data folder for WARC files; give one with --data-dir")
     return Path(data_dir) / "warc"
 
 
@@ -148,9 +149,12 @@ def _move_payloads_to_warc() -> None:
                 row = conn.execute(
                     sa.text("SELECT data, compression, length FROM payloads WHERE digest = :d"), {"d": digest}
                 ).one()
-                body = zlib.decompress(row.data) if row.compression == "zlib" else bytes(row.data)
+                try:
+                    body = zlib.decompress(row.data) if row.compression == "zlib" else bytes(row.data)
+                except zlib.error as exc:
+                    raise UpgradeStopped(f"the stored body {digest} of {url} cannot be read ({exc})") from exc
                 if hashlib.sha256(body).hexdigest() != digest or len(body) != row.length:
-                    raise RuntimeError(f"payload {digest} does not match its digest; nothing was changed")
+                    raise UpgradeStopped(f"the stored body {digest} of {url} does not match its digest")
                 bodies[digest] = body
             body = bodies[digest]
             headers = headers_raw if isinstance(headers_raw, dict) else _json(headers_raw)
@@ -202,7 +206,7 @@ def _move_payloads_to_warc() -> None:
                 and payload_digest(record.body) == u["b_digest"]
             )
         if not ok:
-            raise RuntimeError(f"capture {u['b_id']} did not read back from {u['b_file']}; nothing was changed")
+            raise UpgradeStopped(f"capture {u['b_id']} did not read back from {u['b_file']}")
     conn.execute(
         sa.text(
             "UPDATE captures SET warc_file = :b_file, warc_offset = :b_offset, warc_length = :b_length, "
@@ -213,7 +217,7 @@ def _move_payloads_to_warc() -> None:
     )
     moved = conn.execute(sa.text("SELECT count(*) FROM captures WHERE warc_file IS NOT NULL")).scalar_one()
     if moved != len(captures):
-        raise RuntimeError(f"{moved} of {len(captures)} captures moved to WARC; nothing was changed")
+        raise UpgradeStopped(f"{moved} of {len(captures)} captures moved to WARC")
     if resources:
         conn.execute(
             sa.text(
