@@ -120,9 +120,10 @@ def test_an_unchanged_recrawl_writes_revisit_records_only(crawled_twice: dict[st
     # Conditional requests answered 304, everything else the same payload as before.
     assert profiles["server-not-modified"] >= 30 and profiles["identical-payload-digest"] > 0
     with sqlite3.connect(crawled_twice["db"]) as conn:
-        assert conn.execute("SELECT count(*) FROM versions").fetchone()[0] == conn.execute(
-            "SELECT count(*) FROM documents"
-        ).fetchone()[0]
+        assert (
+            conn.execute("SELECT count(*) FROM versions").fetchone()[0]
+            == conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+        )
 
 
 def test_the_run_summary_counts_warc_records(crawled_twice: dict[str, Any]) -> None:
