@@ -26,6 +26,8 @@ from warcio.warcwriter import WARCWriter
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from warcio.recordloader import ArcWarcRecord
+
     from archive.db import Archive
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
 ]
 
 _OPEN = ".open"
+_GZIP_LEVEL = 6
 _HOST = socket.gethostname().replace("-", "_").replace("~", "_") or "localhost"
 #: ``WARC-Profile`` of revisit records: the payload equals an earlier one, or the server said 304.
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -147,6 +150,7 @@ class WarcStore:
         self._path: Path | None = None
         self._writer: WARCWriter | None = None
         self._serial = 0
+        self._buffer = io.BytesIO()
 
     # --- writing ------------------------------------------------------------------------
     def _start_file(self) -> None:
@@ -158,9 +162,13 @@ class WarcStore:
         name = f"{self.prefix}-{stamp}-{self._serial:05d}-{os.getpid()}~{_HOST}.warc.gz"
         self._path = self.folder / (name + _OPEN)
         self._file = self._path.open("xb")
-        self._writer = WARCWriter(self._file, gzip=True)
+        # warcio writes each record uncompressed into a buffer; this store gzips it as its own
+        # member at level 6 (warcio's built-in gzip is level 9 in many small calls: twice the CPU
+        # on the crawl's thread for ~3 % smaller files).
+        self._buffer = io.BytesIO()
+        self._writer = WARCWriter(self._buffer, gzip=False)
         fields = {"software": self.software, "format": "WARC File Format 1.1", **self.info}
-        self._writer.write_record(self._writer.create_warcinfo_record(name, fields))
+        self._emit(self._writer.create_warcinfo_record(name, fields))
 
     def _ensure_file(self) -> tuple[WARCWriter, io.BufferedWriter, Path]:
         if self._file is not None and self._file.tell() >= self.max_bytes:
@@ -231,8 +239,7 @@ class WarcStore:
                 warc_headers_dict={"WARC-Date": warc_date},
             )
         offset = file.tell()
-        writer.write_record(record)
-        length = file.tell() - offset
+        length = self._emit(record)
         target = url.split("://", 1)[-1].split("/", 1)
         path_part = "/" + (target[1] if len(target) > 1 else "")
         request = writer.create_warc_record(
@@ -248,7 +255,7 @@ class WarcStore:
                 "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
             },
         )
-        writer.write_record(request)
+        self._emit(request)
         file.flush()
         return CaptureLocation(
             file=path.name.removesuffix(_OPEN),
@@ -258,6 +265,17 @@ class WarcStore:
             payload_digest=digest,
             revisit=revisit,
         )
+
+    def _emit(self, record: ArcWarcRecord) -> int:
+        """Write one record as its own gzip member; return the member's length."""
+        assert self._writer is not None and self._file is not None
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.write_record(record)
+        compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        member = compressor.compress(self._buffer.getbuffer()) + compressor.flush()
+        self._file.write(member)
+        return len(member)
 
     def sync(self) -> None:
         """Make everything written so far durable (fsync): call before committing rows."""
