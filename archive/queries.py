@@ -186,7 +186,25 @@ def _version_dict(v: Version) -> dict[str, Any]:
         "first_seen": utc_iso(v.first_seen),
         "last_seen": utc_iso(v.last_seen),
         "extractor": v.extractor,
+        "profile_version": v.profile_version,
         "capture_id": v.capture_id,
+        "capture": _capture_dict(v.capture) if v.capture is not None else None,
+    }
+
+
+def _capture_dict(c: Capture) -> dict[str, Any]:
+    """Where a version's capture lies: provenance a citation can name."""
+    return {
+        "url": c.url,
+        "fetched_at": utc_iso(c.fetched_at),
+        "http_status": c.http_status,
+        "warc_file": c.warc_file,
+        "warc_offset": c.warc_offset,
+        "warc_length": c.warc_length,
+        "warc_digest": c.warc_digest,
+        "warc_record_id": c.warc_record_id,
+        "revisit": c.revisit,
+        "source": c.source,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import sqlite3
 import urllib.request
 from collections import Counter
@@ -16,7 +17,7 @@ from archive.captures import verify_file
 from archive.db import open_archive
 from archive.queries import capture_bytes
 from koege_spider.mirror import MirrorServer
-from tests.conftest import MIRROR_ROOT, crawl_mirror
+from tests.conftest import MIRROR_ROOT, crawl_mirror, run_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -136,3 +137,16 @@ def test_warc_files_go_to_the_data_folder_given(koege_mirror: MirrorServer, tmp_
     result = crawl_mirror(koege_mirror, db_url, "--data-dir", str(data))
     assert result.returncode == 0, result.stderr
     assert list((data / "warc").glob("*.warc.gz")) and not (tmp_path / "db" / "warc").exists()
+
+
+def test_show_names_each_versions_capture_and_extractor(crawled_twice: dict[str, Any]) -> None:
+    with sqlite3.connect(crawled_twice["db"]) as conn:
+        (doc_id,) = conn.execute("SELECT min(id) FROM documents").fetchone()
+    shown = run_cli("show", str(doc_id), "--format", "json", "--db", crawled_twice["db_url"])
+    assert shown.returncode == 0, shown.stderr
+    (version,) = json.loads(shown.stdout)["versions"]
+    capture = version["capture"]
+    assert capture["warc_file"] in crawled_twice["first_files"] and capture["warc_digest"].startswith("sha1:")
+    assert capture["warc_offset"] >= 0 and capture["warc_length"] > 0 and capture["source"] == "crawl"
+    assert version["extractor"].startswith("koege-archive/") and "trafilatura/" in version["extractor"]
+    assert isinstance(version["profile_version"], int)
