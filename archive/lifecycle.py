@@ -87,8 +87,11 @@ class DocState:
         recorded if it had been removed.
         """
         self.dirty = True
-        if self.last_checked is None or at >= self.last_checked:
-            self.last_checked, self.last_status = at, status
+        if self.last_checked is not None and at < self.last_checked:
+            # An older answer (an imported capture from before the last check) says nothing
+            # about the document now: its validators, removal and digest stay as they are.
+            return
+        self.last_checked, self.last_status = at, status
         if status in REMOVED_STATUSES:
             if self.removed_at is None:
                 self.removed_at = at
