@@ -288,7 +288,7 @@ def check_run(
         problems.append(f"run {run.id} has not finished: it is still running (pid {run.pid} on {run.host})")
     elif run.status != "finished":
         problems.append(f"run {run.id} did not finish ({run.status}): {run.message or run.finish_reason or ''}".strip())
-    if run.status == "finished" and run.listings_read == 0:
+    if run.status == "finished" and run.listings_read == 0 and run.finish_reason != "import":
         problems.append(f"run {run.id} could read no listing or sitemap")
     if max_error_ratio is not None and run.pages_fetched and run.failed / run.pages_fetched > max_error_ratio:
         problems.append(

@@ -354,7 +354,7 @@ def _of_site(site: str | None) -> Any:
 
 
 def last_run(archive: Archive, *, site: str | None = None) -> CrawlRun | None:
-    """The most recent run (of one site, when given).
+    """The most recent crawl (of one site, when given); imports of WARC files are not crawls.
 
     Args:
         archive: the open archive.
@@ -363,8 +363,11 @@ def last_run(archive: Archive, *, site: str | None = None) -> CrawlRun | None:
     Returns:
         The run, or None when there is none.
     """
+    not_import = CrawlRun.finish_reason.is_(None) | (CrawlRun.finish_reason != "import")
     with archive.reading() as session:
-        return session.scalar(select(CrawlRun).where(_of_site(site)).order_by(CrawlRun.id.desc()).limit(1))
+        return session.scalar(
+            select(CrawlRun).where(_of_site(site), not_import).order_by(CrawlRun.id.desc()).limit(1)
+        )
 
 
 def first_run_since(archive: Archive, *, site: str, at: dt.datetime) -> int | None:

@@ -330,6 +330,10 @@ def test_reimport_adds_nothing_and_runs_lists_imports(files: dict[str, Path], ar
     assert [r["status"] for r in listed] == ["finished", "finished"]
     assert listed[1]["new"] == 5 and listed[0]["new"] == 0 and listed[0]["skipped"] >= 7
     assert "koege-wget.warc" in listed[1]["message"]
+    # An import is not a crawl: cron's check of the last crawl does not judge it.
+    check = run_cli("check-run", "--last", "--db", archive_url)
+    assert check.returncode == 1 and "there is no crawl run" in check.stderr
+    assert run_cli("check-run", str(listed[0]["id"]), "--db", archive_url).returncode == 0
 
 
 def test_revisits_older_captures_and_history_order(files: dict[str, Path], archive_url: str, tmp_path: Path) -> None:
