@@ -2,18 +2,19 @@
 
 Versions are content versions: a new one only when the normalised extracted content (title,
 lead, text, dates) changed on the server. Events say when the server withdrew the document
-(404/410), brought it back, or moved it to another URL.
+(404/410), brought it back, or moved it to another URL. Readings are later extractions of a
+version's same capture (``koege-archive reextract``): what changed in our reading, not on the server.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
 from archive.diff import word_diff
-from archive.models import Capture, Document, DocumentEvent, NearDuplicate, Site, UrlAlias, Version
+from archive.models import Capture, Document, DocumentEvent, Extraction, NearDuplicate, Site, UrlAlias, Version
 from archive.queries import utc_iso
 
 if TYPE_CHECKING:
@@ -22,7 +23,17 @@ if TYPE_CHECKING:
     from archive.db import Archive
     from archive.diff import DiffPiece
 
-__all__ = ["DocumentHistory", "document_history", "find_document_id", "version_diff", "version_text"]
+__all__ = [
+    "DocumentHistory",
+    "document_history",
+    "find_document_id",
+    "version_diff",
+    "version_readings",
+    "version_text",
+]
+
+# Reading fields shown as "old → new" (the text is summarised by its length in words).
+_SHORT_FIELDS = frozenset({"title", "published", "updated", "updated_by", "contact", "language"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,8 @@ class DocumentHistory:
     aliases: list[dict[str, Any]]
     near_duplicates: list[dict[str, Any]]
     duplicate_of: str | None = None
+    #: Later readings of the versions' captures, oldest first (see :func:`version_readings`).
+    readings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The history as plain JSON-ready values."""
@@ -57,6 +70,7 @@ class DocumentHistory:
             "events": self.events,
             "aliases": self.aliases,
             "near_duplicates": self.near_duplicates,
+            "readings": self.readings,
         }
 
 
@@ -154,7 +168,52 @@ def document_history(archive: Archive, url_or_id: str) -> DocumentHistory | None
                 for other, s in sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
             duplicate_of=original.url if original else None,
+            readings=version_readings(session, doc_id),
         )
+
+
+def _change(name: str, old: Any, new: Any) -> dict[str, Any]:
+    if name in _SHORT_FIELDS or name.endswith(("_precision", "_source", "_raw")):
+        return {"field": name, "from": old, "to": new}
+    return {"field": name, "from_words": _words(old), "to_words": _words(new)}
+
+
+def version_readings(session: Session, document_id: int) -> list[dict[str, Any]]:
+    """The later readings of a document's versions (``Extraction`` rows), oldest first.
+
+    Args:
+        session: a reading session.
+        document_id: the document.
+
+    Returns:
+        One dict per reading: ``version``, ``at`` (UTC), ``extractor``, ``profile_version``,
+        ``changed`` (field names) and ``changes`` (per field: ``from``/``to``, or for the lead and
+        text ``from_words``/``to_words``), plus ``previous_extractor`` and
+        ``previous_profile_version`` (what produced the reading it replaced).
+    """
+    stmt = (
+        select(Extraction, Version.version)
+        .join(Version, Version.id == Extraction.version_id)
+        .where(Version.document_id == document_id)
+        .order_by(Version.version, Extraction.extracted_at, Extraction.id)
+    )
+    readings = []
+    for extraction, number in session.execute(stmt):
+        fields = extraction.fields or {}
+        previous = fields.get("previous") or {}
+        readings.append(
+            {
+                "version": number,
+                "at": utc_iso(extraction.extracted_at),
+                "extractor": extraction.extractor,
+                "profile_version": extraction.profile_version,
+                "changed": list(extraction.changed or []),
+                "changes": [_change(n, previous.get(n), fields.get(n)) for n in extraction.changed or []],
+                "previous_extractor": previous.get("extractor"),
+                "previous_profile_version": previous.get("profile_version"),
+            }
+        )
+    return readings
 
 
 def version_text(version: Version) -> str:

@@ -3,15 +3,23 @@
 A profile file may end in an ``[overlay]`` table: hand edits that are merged over the rest of
 the file on load (tables merge key by key; any other value replaces). Generated profiles keep
 their hand edits there, and ``scripts/generate_profiles.py`` never rewrites it.
+
+Profiles are the bundled ``koege_spider/profiles/*.toml``, unless the environment variable
+``KOEGE_PROFILES_DIR`` names another folder of profiles, which then replaces the bundled one
+(trying a profile change on a crawl and ``koege-archive reextract`` without editing the package).
+It is read here, not in the settings, because profiles are loaded by name far from any settings
+(the CLI, pipelines, extraction workers).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -471,6 +479,9 @@ def parse_profile(data: dict[str, Any]) -> SiteProfile:
 
 
 def _profile_folder() -> Traversable:
+    override = os.environ.get("KOEGE_PROFILES_DIR")
+    if override:
+        return Path(override)
     return resources.files("koege_spider").joinpath("profiles")
 
 

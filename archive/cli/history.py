@@ -124,6 +124,17 @@ def _changes_only(pieces: Sequence[DiffPiece]) -> str:
     return "\n".join(f"{marks[p.op][0]}{p.text.strip()}{marks[p.op][1]}" for p in pieces if p.op in marks)
 
 
+def _reading_line(reading: dict[str, Any]) -> str:
+    profile = f" profile v{reading['profile_version']}" if reading["profile_version"] is not None else ""
+    changes = []
+    for change in reading["changes"]:
+        if "from_words" in change:
+            changes.append(f"{change['field']} {change['from_words']} → {change['to_words']} words")
+        else:
+            changes.append(f"{change['field']} {change['from'] or '—'} → {change['to'] or '—'}")
+    return f"  {reading['version']:>3}  {reading['at']}  {reading['extractor']}{profile}: {'; '.join(changes)}"
+
+
 def _print_history(found: object) -> None:
     doc = found.as_dict()  # type: ignore[attr-defined]
     state = f"removed since {doc['removed_at']}" if doc["removed_at"] else "on the server"
@@ -139,6 +150,9 @@ def _print_history(found: object) -> None:
             f"  {v['version']:>3}  {v['first_seen']} … {v['last_seen']}  published {v['published'] or '—':<10}"
             f"  {v['words']:>5} words  {v['title'] or '(no title)'}"
         )
+    if doc.get("readings"):
+        lines += ["", "Readings (later extractions of the same captures: our reading changed, not the page):"]
+        lines += [_reading_line(r) for r in doc["readings"]]
     if doc["events"]:
         lines += ["", "Events:"]
         for e in doc["events"]:
