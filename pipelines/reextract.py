@@ -208,6 +208,12 @@ def _read_page(task: _Task) -> tuple[int, DatedArticle | None, str | None]:
 
     try:
         html = decode_capture(task.body, task.encoding, task.content_type)
+        if "web.archive.org" in html or "wayback" in html.lower():
+            # A page imported from a Wayback replay keeps the toolbar in its capture (as sent);
+            # the import read it without, and so does every later reading.
+            from pipelines.warc_reading import strip_wayback_toolbar
+
+            html = strip_wayback_toolbar(html)[0]
         article = extract_article(html, task.url, fetched_at=task.fetched_at, profile=task.profile)
         if article is not None and article.published is None and task.listing_date:
             chosen: ChosenDate | None = choose_date([("listing", task.listing_date)], fetched_at=task.fetched_at)

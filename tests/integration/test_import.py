@@ -447,3 +447,12 @@ def test_gzip_warc_written_per_record(files: dict[str, Path]) -> None:
     # The Heritrix-style file really is gzip per record (what the corrupt copy relies on).
     with gzip.open(files["heritrix"]) as fh:
         assert fh.read(9) == b"WARC/1.0\r"
+
+
+def test_reextract_reads_imported_wayback_pages_as_the_import_did(files: dict[str, Path], archive_url: str) -> None:
+    imported = run_cli("import", str(files["wayback"]), "--db", archive_url)
+    assert imported.returncode == 0, imported.stderr
+    again = run_cli("reextract", "--format", "json", "--db", archive_url)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["read"] >= 1 and report["changed"] == 0
