@@ -1,4 +1,4 @@
-"""Streaming export writers: CSV, Excel-friendly CSV, JSON Lines, Parquet and XLSX.
+"""Streaming export writers: CSV, Excel-friendly CSV, JSON Lines, Parquet and XLSX (and the capture formats' names).
 
 Every writer takes an iterable of export rows (columns in the contract's order) and keeps only
 a bounded batch in memory. Excel cannot hold more than 32,767 characters in a cell: the Excel
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BINARY_FORMATS",
+    "CAPTURE_FORMATS",
     "COLUMN_DICTIONARY",
     "EXCEL_CELL_LIMIT",
     "EXCEL_CUT_MARKER",
@@ -43,9 +44,20 @@ EXCEL_CUT_MARKER = (
     " […] [AFKORTET/CUT: {total} tegn i alt; Excel rummer højst 32767 pr. celle – hele teksten: CSV/JSONL/Parquet]"
 )
 #: Formats that need a file (not a stream of text).
-BINARY_FORMATS = frozenset({"parquet", "xlsx"})
+BINARY_FORMATS = frozenset({"parquet", "xlsx", "warc"})
+#: Formats of captures rather than rows (written by :mod:`archive.warc_export`): a WARC file of
+#: the selected captures, and a CDXJ index (pywb) of them in the archive's own WARC files.
+CAPTURE_FORMATS = ("warc", "cdxj")
 #: File name extension per format.
-EXTENSIONS = {"csv": ".csv", "csv-excel": ".csv", "jsonl": ".jsonl", "parquet": ".parquet", "xlsx": ".xlsx"}
+EXTENSIONS = {
+    "csv": ".csv",
+    "csv-excel": ".csv",
+    "jsonl": ".jsonl",
+    "parquet": ".parquet",
+    "xlsx": ".xlsx",
+    "warc": ".warc.gz",
+    "cdxj": ".cdxj",
+}
 #: Media type per format (for downloads).
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -53,6 +65,8 @@ MEDIA_TYPES = {
     "jsonl": "application/jsonl; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "warc": "application/warc",
+    "cdxj": "text/plain; charset=utf-8",
 }
 
 #: Type and meaning of each column (written into every manifest).

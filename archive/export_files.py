@@ -27,10 +27,20 @@ from archive.export import (
 from archive.queries import EXPORT_COLUMNS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
+    from typing import BinaryIO
 
-__all__ = ["ExportDescription", "ExportResult", "export_file_name", "file_sha256", "safe_path", "write_export"]
+__all__ = [
+    "CaptureExportFacts",
+    "ExportDescription",
+    "ExportResult",
+    "export_file_name",
+    "file_sha256",
+    "safe_path",
+    "write_capture_export",
+    "write_export",
+]
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
@@ -221,3 +231,95 @@ def write_export(
     manifest_path = path.with_name(path.name + ".manifest.json")
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return ExportResult(path, manifest_path, count, digest, manifest["bytes"], stats.cells_cut, manifest)
+
+
+# --- capture formats (warc, cdxj) ---------------------------------------------------------------
+
+_CAPTURE_NOTES = {
+    "warc": (
+        "WARC 1.1, gzip per record: a warcinfo record, then each capture's response (or revisit) record "
+        "copied byte for byte from the archive's WARC files, followed by the request record written with it; "
+        "each revisit travels with the full record it refers to"
+    ),
+    "cdxj": (
+        "CDXJ index as pywb reads it: '<SURT> <14-digit UTC timestamp> {json}' lines sorted in byte order; "
+        "filename and offset point into the archive's own WARC folder (warc_folder)"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureExportFacts:
+    """What a capture-format writer wrote, for the manifest."""
+
+    captures: int
+    records: int
+    documents: int
+    extra: dict[str, Any] | None = None
+
+
+def write_capture_export(
+    write: Callable[[BinaryIO], CaptureExportFacts],
+    fmt: str,
+    path: Path,
+    what: ExportDescription,
+    *,
+    now: dt.datetime | None = None,
+) -> ExportResult:
+    """Write a capture-format export (``warc``, ``cdxj``) and its manifest; nothing is left half-written.
+
+    Args:
+        write: writes the file into the binary stream it is given and says what it wrote
+            (see :mod:`archive.warc_export`).
+        fmt: ``warc`` or ``cdxj``.
+        path: the file to write.
+        what: the archive, query and filters (``all_versions``: every capture of each document).
+        now: the export time (now by default).
+
+    Returns:
+        The result, with the manifest (``rows`` counts captures).
+
+    Raises:
+        OSError: the file could not be written; nothing is left behind.
+        Exception: whatever ``write`` raises (e.g. ``WarcError`` for a damaged source file); nothing is left behind.
+    """
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            facts = write(out)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    digest = file_sha256(path)
+    created = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    manifest: dict[str, Any] = {
+        "manifest_version": 1,
+        "file": path.name,
+        "format": fmt,
+        "bytes": path.stat().st_size,
+        "sha256": digest,
+        "rows": facts.captures,
+        "row_unit": "capture (every capture of each document)"
+        if what.all_versions
+        else "capture (the one of each document's latest content version)",
+        "records": facts.records,
+        "documents": facts.documents,
+        "query": what.query,
+        "filters": what.filters or {},
+        "archive": what.archive,
+        "created": created,
+        "software": _software(),
+        "format_notes": _CAPTURE_NOTES.get(fmt, ""),
+        **(facts.extra or {}),
+    }
+    filters = ", ".join(f"{k}={v}" for k, v in sorted((what.filters or {}).items()))
+    manifest["cite_as"] = (
+        f"{manifest['software']}, {fmt} export of {what.archive}"
+        + (f", query {what.query!r}" if what.query else "")
+        + (f", filters {filters}" if filters else "")
+        + f", {created}, {facts.captures} captures of {facts.documents} documents, file {path.name} SHA-256 {digest}"
+    )
+    manifest_path = path.with_name(path.name + ".manifest.json")
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return ExportResult(path, manifest_path, facts.captures, digest, manifest["bytes"], 0, manifest)

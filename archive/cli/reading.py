@@ -6,13 +6,13 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from archive import queries
-from archive.export import BINARY_FORMATS, FORMATS
-from archive.export_files import ExportDescription, export_file_name, safe_path, write_export
+from archive.export import BINARY_FORMATS, CAPTURE_FORMATS, FORMATS
+from archive.export_files import ExportDescription, ExportResult, export_file_name, safe_path, write_export
 from archive.fts import rebuild_index
 from archive.querylang import QueryError
 from archive.search import SORTS, SearchFilters, matching_ids, search_page
@@ -276,12 +276,12 @@ def _print_log(archive: Archive, run_id: int) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), required=True, help="File format.")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, *CAPTURE_FORMATS]), required=True, help="File format.")
 @click.option(
     "-o",
     "--output",
     metavar="FILE",
-    help="The file to write (a manifest goes beside it); - is stdout (csv, csv-excel, jsonl only).",
+    help="The file to write (a manifest goes beside it); - is stdout (csv, csv-excel, jsonl, cdxj only).",
 )
 @click.option(
     "--output-dir",
@@ -290,7 +290,11 @@ def _print_log(archive: Archive, run_id: int) -> None:
 )
 @click.option("-q", "--query", default="", help="Only documents this search finds (same language as `search`).")
 @_filter_options
-@click.option("--all-versions", is_flag=True, help="One row per content version instead of per document.")
+@click.option(
+    "--all-versions",
+    is_flag=True,
+    help="One row per content version instead of per document (warc, cdxj: every capture of each document).",
+)
 @db_option
 def export(
     fmt: str,
@@ -305,12 +309,16 @@ def export(
 
     Formats: csv (UTF-8), csv-excel (opens right in Danish Excel), jsonl, parquet, xlsx. Beside
     the file goes FILE.manifest.json: query, filters, archive, time, rows, columns, SHA-256.
+    The capture formats: warc (the selected documents' captures as one WARC file, records copied
+    verbatim) and cdxj (a pywb index of those captures in the archive's own WARC files).
 
     \b
     Examples:
       koege-archive export --format csv -o koege.csv
       koege-archive export --format xlsx -q 'affald*' --since 2018 --until 2021 --output-dir eksport/
       koege-archive export --format jsonl --all-versions --site koege -o versions.jsonl
+      koege-archive export --format warc -q skole --all-versions -o skole.warc.gz
+      koege-archive export --format cdxj -o index.cdxj
     """
     filters = _filters(kw)
     if output is None and output_dir is None:
@@ -325,8 +333,12 @@ def export(
             ids = matching_ids(archive, query, filters, notify=echo_err) if query.strip() or filters.as_dict() else None
         except QueryError as exc:
             raise click.ClickException(str(exc)) from exc
-        rows = queries.export_rows(archive, all_versions=all_versions, document_ids=ids)
         if output == "-":
+            if fmt in CAPTURE_FORMATS:
+                count = _cdxj_to_stdout(archive, ids, all_versions)
+                echo_err(f"Exported {count} capture" + ("" if count == 1 else "s"))
+                return
+            rows = queries.export_rows(archive, all_versions=all_versions, document_ids=ids)
             count = FORMATS[fmt](rows, sys.stdout)
             echo_err(f"Exported {count} rows")
             return
@@ -340,17 +352,76 @@ def export(
             target = Path(str(output))
         what = ExportDescription(archive.display_url, query, filters.as_dict(), all_versions)
         try:
-            result = write_export(rows, fmt, target, what)
+            if fmt in CAPTURE_FORMATS:
+                result = _capture_export(archive, fmt, ids, all_versions, target, what)
+            else:
+                rows = queries.export_rows(archive, all_versions=all_versions, document_ids=ids)
+                result = write_export(rows, fmt, target, what)
         except OSError as exc:
             raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from exc
+    if fmt in CAPTURE_FORMATS:
+        missing = result.manifest.get("revisits_left_out") or []
+        note = f"; {len(missing)} revisits left out: the archive holds no full record of them" if missing else ""
+        echo_err(
+            f"Exported {result.rows} capture{'' if result.rows == 1 else 's'} ({result.manifest['records']} records) "
+            f"to {result.path}{note}\n"
+            f"Manifest: {result.manifest_path}"
+        )
+        return
     cut = f"; {result.cells_cut} texts cut to Excel's 32,767-character cell limit" if result.cells_cut else ""
     echo_err(f"Exported {result.rows} rows to {result.path}{cut}\nManifest: {result.manifest_path}")
+
+
+def _cdxj_to_stdout(archive: Archive, ids: Any, all_versions: bool) -> int:
+    from archive.warc_export import select_captures, write_cdxj
+
+    sys.stdout.flush()
+    return write_cdxj(select_captures(archive, ids, all_captures=all_versions), sys.stdout.buffer)
+
+
+def _capture_export(
+    archive: Archive, fmt: str, ids: Any, all_versions: bool, target: Path, what: ExportDescription
+) -> ExportResult:
+    """A warc or cdxj export to a file, with its manifest."""
+    from archive.captures import WarcError, warc_folder
+    from archive.export_files import CaptureExportFacts, write_capture_export
+    from archive.warc_export import select_captures, write_cdxj, write_warc
+
+    entries = select_captures(archive, ids, all_captures=all_versions)
+
+    def write(out: BinaryIO) -> CaptureExportFacts:
+        documents = len({e.document_id for e in entries})
+        if fmt == "cdxj":
+            lines = write_cdxj(entries, out)
+            return CaptureExportFacts(len(entries), lines, documents, {"warc_folder": str(warc_folder(archive))})
+        selection = "".join(f", {k}={v}" for k, v in sorted((what.filters or {}).items()))
+        info = {
+            "description": f"export of {what.archive}" + (f", query {what.query!r}" if what.query else "") + selection,
+            "isPartOf": what.archive,
+        }
+        stats = write_warc(archive, entries, out, info=info, filename=target.name)
+        extra: dict[str, Any] = {"originals_added": stats.originals_added}
+        if stats.missing_originals:
+            extra["revisits_left_out"] = stats.missing_originals
+        return CaptureExportFacts(stats.captures, stats.records, len(stats.documents), extra)
+
+    try:
+        return write_capture_export(write, fmt, target, what)
+    except WarcError as exc:
+        raise click.ClickException(
+            f"{exc}. Nothing was exported. Restore the file from a backup; `koege-archive verify` lists every "
+            "damaged capture and the documents affected."
+        ) from exc
 
 
 def _free_path(directory: Path, name: str) -> Path:
     """A path for ``name`` inside ``directory`` that does not exist yet (name-2.ext, …)."""
     path = safe_path(directory, name)
-    stem, suffix, n = path.stem, path.suffix, 2
+    if path.name.endswith(".warc.gz"):
+        stem, suffix = path.name.removesuffix(".warc.gz"), ".warc.gz"
+    else:
+        stem, suffix = path.stem, path.suffix
+    n = 2
     while path.exists():
         path = safe_path(directory, f"{stem}-{n}{suffix}")
         n += 1

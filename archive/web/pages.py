@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 
+from archive.captures import WarcError
 from archive.diff import diff_html, word_diff
 from archive.export import EXTENSIONS, FORMATS, MEDIA_TYPES
 from archive.models import Site
@@ -151,7 +152,10 @@ def article_view(request: Request, doc_id: str) -> HTMLResponse:
 @router.get("/capture/{capture_id}")
 def capture_view(request: Request, capture_id: str) -> Response:
     """The raw archived page, sandboxed (``?download=1`` saves it instead)."""
-    capture = capture_bytes(request.app.state.archive, int(capture_id)) if capture_id.isdigit() else None
+    try:
+        capture = capture_bytes(request.app.state.archive, int(capture_id)) if capture_id.isdigit() else None
+    except WarcError as exc:
+        return _damaged_capture_page(request, int(capture_id), exc)
     if capture is None:
         return error_page(request, 404, "not_found", translator(language(request))("no_capture"))
     kind = (capture.content_type or "application/octet-stream").split(";")[0].strip().lower()
@@ -163,6 +167,32 @@ def capture_view(request: Request, capture_id: str) -> Response:
     }
     media = f"{kind}; charset={capture.encoding or 'utf-8'}" if kind.startswith("text/") else kind
     return Response(capture.body, media_type=media if inline else "application/octet-stream", headers=headers)
+
+
+_DAMAGED = {
+    "da": "Den arkiverede side kan ikke læses: {problem}. Arkivaren kan køre `koege-archive verify` og hente filen "
+    "fra en sikkerhedskopi. Dokumentets tekst er ikke berørt.",
+    "en": "The archived page cannot be read: {problem}. The archivist can run `koege-archive verify` and restore the "
+    "file from a backup. The document's text is not affected.",
+}
+
+
+def _damaged_capture_page(request: Request, capture_id: int, exc: WarcError) -> HTMLResponse:
+    """A 500 page naming the WARC file that is missing or damaged and the document it holds (no traceback)."""
+    from archive.captures import warc_folder
+    from archive.models import Capture, Document
+    from archive.warc_export import capture_problem
+
+    archive = request.app.state.archive
+    problem = capture_problem(archive, capture_id) or str(exc)[:300]
+    problem = problem.replace(str(warc_folder(archive)), "the archive's WARC folder")
+    with archive.reading() as session:
+        url = session.scalar(
+            select(Document.url).join(Capture, Capture.document_id == Document.id).where(Capture.id == capture_id)
+        )
+    if url:
+        problem += f" (capture {capture_id} of {url})"
+    return error_page(request, 500, "error", _DAMAGED.get(language(request), _DAMAGED["en"]).format(problem=problem))
 
 
 @router.get("/eksport", response_class=HTMLResponse)
