@@ -56,7 +56,15 @@ _DROP_HEADERS = {"transfer-encoding"}
 
 
 class WarcError(Exception):
-    """A WARC file is missing, unreadable or does not hold the record asked for."""
+    """A WARC file is missing, unreadable or does not hold the record asked for.
+
+    ``file`` names the WARC file concerned (None when the problem is not one file's).
+    """
+
+    def __init__(self, message: str, *, file: str | None = None) -> None:
+        """Keep the message and the file name."""
+        super().__init__(message)
+        self.file = file
 
 
 def warc_folder(archive: Archive) -> Path:
@@ -336,7 +344,7 @@ def _locate(folder: Path, name: str) -> Path:
     for candidate in (folder / name, folder / (name + _OPEN)):
         if candidate.exists():
             return candidate
-    raise WarcError(f"WARC file {name} is missing from {folder}")
+    raise WarcError(f"WARC file {name} is missing from {folder}", file=name)
 
 
 def read_capture(folder: Path, name: str, offset: int) -> StoredCapture:
@@ -369,7 +377,9 @@ def read_capture(folder: Path, name: str, offset: int) -> StoredCapture:
                 payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
             )
     except (ArchiveLoadFailed, StopIteration, OSError, ValueError) as exc:
-        raise WarcError(f"no readable WARC record in {path.name} at offset {offset}: {exc}") from exc
+        raise WarcError(
+            f"no readable WARC record in {path.name} at offset {offset}: {exc}", file=path.name.removesuffix(_OPEN)
+        ) from exc
 
 
 def _gzip_members(path: Path, chunk: int = 1 << 20) -> Iterator[tuple[int, int, bytes]]:
@@ -519,10 +529,12 @@ def purge_records(path: Path, offsets: set[int]) -> dict[int, int | None]:
         WarcError: when the file is damaged before its end (repair it first).
     """
     if not path.exists() and path.with_name(path.name + _OPEN).exists():
-        raise WarcError(f"{path.name} is still being written (a crawl is running?); try again when it has ended")
+        raise WarcError(
+            f"{path.name} is still being written (a crawl is running?); try again when it has ended", file=path.name
+        )
     members = list(_gzip_members(path))
     if not members or members[-1][1] != path.stat().st_size:
-        raise WarcError(f"{path.name} is damaged; run `koege-archive verify` first")
+        raise WarcError(f"{path.name} is damaged; run `koege-archive verify` first", file=path.name)
     removed_ids: set[str] = set()
     for offset, _, data in members:
         if offset in offsets:

@@ -69,8 +69,6 @@ READING_FIELDS: tuple[str, ...] = (
 )
 # UTF-8 bytes of æ ø å Æ Ø Å read as Latin-1 (as koege_spider.pages.decode_html repairs them).
 _MOJIBAKE = re.compile("Ã[¦¸¥†˜…]")
-# The file a WarcError names (archive.captures: "WARC file X is missing…", "…record in X at offset…").
-_ERROR_FILE = re.compile(r"WARC file (\S+) is missing|WARC record in (\S+) at offset")
 # Below this many versions the worker processes cost more to start than they save.
 _POOL_MIN_VERSIONS = 60
 
@@ -321,8 +319,7 @@ def _load(
         try:
             view = capture_bytes(archive, row.capture_id)
         except WarcError as exc:
-            found = _ERROR_FILE.search(str(exc))
-            unreadable.add((found[1] or found[2]) if found else None, str(exc), row)
+            unreadable.add(exc.file, str(exc), row)
             continue
         if view is None:
             unreadable.add(None, "the capture's bytes are not kept (purged, or never stored)", row)
