@@ -340,6 +340,14 @@ def decode_payload(body: bytes, headers: list[tuple[str, str]]) -> bytes:
     return data
 
 
+def _short(exc: BaseException) -> str:
+    """An exception as one short printable line (warcio's messages can hold the damaged bytes)."""
+    text = " ".join(str(exc).split())
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    text = text if len(text) <= 100 else text[:97] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _locate(folder: Path, name: str) -> Path:
     for candidate in (folder / name, folder / (name + _OPEN)):
         if candidate.exists():
@@ -378,7 +386,9 @@ def read_capture(folder: Path, name: str, offset: int) -> StoredCapture:
             )
     except (ArchiveLoadFailed, StopIteration, OSError, ValueError) as exc:
         raise WarcError(
-            f"no readable WARC record in {path.name} at offset {offset}: {exc}", file=path.name.removesuffix(_OPEN)
+            f"no readable WARC record in {path.name} at offset {offset} ({_short(exc)}); "
+            "run `koege-archive verify` to see what else is affected",
+            file=path.name.removesuffix(_OPEN),
         ) from exc
 
 

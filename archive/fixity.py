@@ -472,6 +472,7 @@ def _attachment_refs(archive: Archive, site: str | None) -> list[_Ref]:
 def _orphan_revisits(archive: Archive, site: str | None) -> list[FixityProblem]:
     """Revisits of an identical payload whose full record no capture of the archive holds."""
     full = select(Capture.warc_digest).where(Capture.revisit.is_(False), Capture.warc_file.is_not(None))
+    remembered = select(Resource.warc_digest).where(Resource.warc_offset.is_not(None))
     stmt = (
         select(Capture.warc_file, Capture.warc_offset, Capture.warc_digest, Capture.id, Document.id, Document.url)
         .outerjoin(Document, Document.id == Capture.document_id)
@@ -481,6 +482,7 @@ def _orphan_revisits(archive: Archive, site: str | None) -> list[FixityProblem]:
             Capture.http_status != 304,
             Capture.warc_digest.is_not(None),
             Capture.warc_digest.not_in(full),
+            Capture.warc_digest.not_in(remembered),
         )
         .order_by(Capture.id)
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, func, select
 
-from archive.models import Capture, CrawlRun, Document, Site, Suppression, Version
+from archive.models import Capture, CrawlRun, Document, Resource, Site, Suppression, Version
 from archive.querylang import QueryError
 from archive.rowstream import RowStream
 from archive.suppression import suppressed_ids
@@ -123,10 +123,10 @@ def capture_bytes(archive: Archive, capture_id: int) -> CaptureView | None:
             return None
         if capture.document_id is not None and _suppressed(session, capture.document_id):
             return None
-        source: Capture | None = _full_record_of(session, capture) if capture.revisit else capture
-        if source is None or source.warc_file is None or source.warc_offset is None:
+        place = _full_record_of(session, capture) if capture.revisit else (capture.warc_file, capture.warc_offset)
+        if place is None or place[0] is None or place[1] is None:
             return None
-        stored = read_capture(warc_folder(archive), source.warc_file, source.warc_offset)
+        stored = read_capture(warc_folder(archive), place[0], place[1])
         return CaptureView(
             capture.id,
             capture.url,
@@ -143,8 +143,9 @@ def capture_bytes(archive: Archive, capture_id: int) -> CaptureView | None:
         )
 
 
-def _full_record_of(session: Session, capture: Capture) -> Capture | None:
-    """The latest full (non-revisit) capture of the same document and payload at or before a revisit."""
+def _full_record_of(session: Session, capture: Capture) -> tuple[str | None, int | None] | None:
+    """Where the full record of a revisit lies: the latest full capture of the same payload at or
+    before it, else the URL's last full record (one written for an exchange that made no capture)."""
     query = select(Capture).where(
         Capture.revisit.is_(False),
         Capture.warc_file.is_not(None),
@@ -154,7 +155,14 @@ def _full_record_of(session: Session, capture: Capture) -> Capture | None:
         query = query.where(Capture.warc_digest == capture.warc_digest)
     else:
         query = query.where(Capture.canonical_url == capture.canonical_url, Capture.http_status == 200)
-    return session.scalars(query.order_by(Capture.fetched_at.desc(), Capture.id.desc()).limit(1)).first()
+    found = session.scalars(query.order_by(Capture.fetched_at.desc(), Capture.id.desc()).limit(1)).first()
+    if found is not None:
+        return found.warc_file, found.warc_offset
+    if capture.warc_digest and capture.http_status != 304:
+        last = session.get(Resource, capture.url)
+        if last is not None and last.warc_digest == capture.warc_digest and last.fetched_at <= capture.fetched_at:
+            return last.warc_file, last.warc_offset
+    return None
 
 
 def __getattr__(name: str) -> Any:

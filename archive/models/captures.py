@@ -75,6 +75,7 @@ class Resource(Base):
     fetched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     warc_record_id: Mapped[str] = mapped_column(String(100))
     warc_file: Mapped[str] = mapped_column(String(300), index=True)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Extraction(Base):

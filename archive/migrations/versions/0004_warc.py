@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("fetched_at", UTCDateTime(), nullable=False),
         sa.Column("warc_record_id", sa.String(length=100), nullable=False),
         sa.Column("warc_file", sa.String(length=300), nullable=False),
+        sa.Column("warc_offset", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("url", name=op.f("pk_resources")),
     )
     op.create_index(op.f("ix_resources_warc_file"), "resources", ["warc_file"])
@@ -177,6 +178,7 @@ def _move_payloads_to_warc() -> None:
                     "fetched_at": fetched.replace(tzinfo=None),
                     "warc_record_id": location.record_id,
                     "warc_file": location.file,
+                    "warc_offset": location.offset,
                 }
             updates.append(
                 {
@@ -221,8 +223,8 @@ def _move_payloads_to_warc() -> None:
     if resources:
         conn.execute(
             sa.text(
-                "INSERT INTO resources (url, warc_digest, fetched_at, warc_record_id, warc_file) "
-                "VALUES (:url, :warc_digest, :fetched_at, :warc_record_id, :warc_file)"
+                "INSERT INTO resources (url, warc_digest, fetched_at, warc_record_id, warc_file, warc_offset) "
+                "VALUES (:url, :warc_digest, :fetched_at, :warc_record_id, :warc_file, :warc_offset)"
             ),
             list(resources.values()),
         )
