@@ -4,9 +4,10 @@ Tables (every name starts with ``documents_fts`` so Alembic leaves them alone):
 
 - ``documents_fts_docs``: one row per document: the indexed version and the fields searches
   filter and sort on (site, section, published, updated); on PostgreSQL also the ``tsvector``
-  (``to_tsvector('danish', …)``, title weight A, lead B, text D) with a GIN index.
-- ``documents_fts`` (SQLite only): an FTS5 table of the Danish stems of title, lead and text,
-  ``rowid`` = document id; SQLite cannot stem itself, so the stems are computed in Python.
+  (``to_tsvector('danish', …)``, title weight A, lead B, text and attachments D) with a GIN index.
+- ``documents_fts`` (SQLite only): an FTS5 table of the Danish stems of title, lead, text and
+  the text of the files the document links to (``attachments``, PDFs), ``rowid`` = document id;
+  SQLite cannot stem itself, so the stems are computed in Python.
 - ``documents_fts_meta``: the index format and how far the index has read the versions.
 
 The index is rebuilt, with a message, when it is missing or its format differs from
@@ -29,12 +30,20 @@ if TYPE_CHECKING:
 
     from archive.db import Archive
 
-__all__ = ["INDEX_FORMAT", "drop_documents", "ensure_index", "index_new_versions", "rebuild_index", "reindex_documents"]
+__all__ = [
+    "INDEX_FORMAT",
+    "attachment_texts",
+    "drop_documents",
+    "ensure_index",
+    "index_new_versions",
+    "rebuild_index",
+    "reindex_documents",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Bump the last part when the tables or what goes into them change.
-INDEX_FORMAT = f"{ANALYZER_VERSION};docs-1"
+INDEX_FORMAT = f"{ANALYZER_VERSION};docs-2"
 _CHUNK = 2000
 # PostgreSQL refuses a tsvector over 1 MB; no archived article comes near this many characters.
 _PG_MAX_TEXT = 300_000
@@ -42,9 +51,10 @@ _PG_MAX_TEXT = 300_000
 _SQLITE_SCHEMA = [
     "DROP TABLE IF EXISTS documents_fts",
     "DROP TABLE IF EXISTS documents_fts_docs",
-    "CREATE VIRTUAL TABLE documents_fts USING fts5(title, lead, text, tokenize = 'unicode61 remove_diacritics 0')",
-    # Title words weigh most, then the lead (manchet), then the body.
-    "INSERT INTO documents_fts(documents_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)')",
+    "CREATE VIRTUAL TABLE documents_fts USING fts5(title, lead, text, attachments, "
+    "tokenize = 'unicode61 remove_diacritics 0')",
+    # Title words weigh most, then the lead (manchet), then the body, then the linked files.
+    "INSERT INTO documents_fts(documents_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0, 0.5)')",
     "CREATE TABLE documents_fts_docs (document_id INTEGER PRIMARY KEY, version INTEGER NOT NULL, "
     "site TEXT, section TEXT, published TEXT, updated TEXT)",
     "CREATE INDEX documents_fts_docs_published ON documents_fts_docs (published)",
@@ -104,10 +114,37 @@ def _create(conn: Connection) -> None:
     _set(conn, "signature", "")
 
 
+def attachment_texts(conn: Connection, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """The text of the files each document links to: the latest reading of each file URL.
+
+    Args:
+        conn: a connection.
+        ids: document ids.
+
+    Returns:
+        Document id → [(file URL, text)], in the order the files were first archived.
+    """
+    found: dict[int, dict[str, str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = {f"d{i}": d for i, d in enumerate(ids[start : start + 500])}
+        where = ", ".join(f":{k}" for k in chunk)
+        for doc_id, url, body in conn.execute(
+            text(
+                f"SELECT document_id, url, text FROM attachments WHERE document_id IN ({where}) "
+                "AND text IS NOT NULL AND text <> '' ORDER BY document_id, id"
+            ),
+            chunk,
+        ):
+            found.setdefault(doc_id, {})[url] = body
+    return {doc_id: list(files.items()) for doc_id, files in found.items()}
+
+
 def _index_rows(conn: Connection, rows: list[dict[str, Any]], analyzer: DanishAnalyzer) -> None:
     """Write the index entries of these documents (their latest versions), replacing old ones."""
     if not rows:
         return
+    files = attachment_texts(conn, [r["document_id"] for r in rows])
+    attached = {doc_id: "\n\n".join(t for _, t in texts) for doc_id, texts in files.items()}
     docs = [
         {
             "id": r["document_id"],
@@ -123,13 +160,17 @@ def _index_rows(conn: Connection, rows: list[dict[str, Any]], analyzer: DanishAn
         ids = [{"id": r["document_id"]} for r in rows]
         conn.execute(text("DELETE FROM documents_fts WHERE rowid = :id"), ids)
         conn.execute(
-            text("INSERT INTO documents_fts (rowid, title, lead, text) VALUES (:id, :title, :lead, :text)"),
+            text(
+                "INSERT INTO documents_fts (rowid, title, lead, text, attachments) "
+                "VALUES (:id, :title, :lead, :text, :attachments)"
+            ),
             [
                 {
                     "id": r["document_id"],
                     "title": analyzer.index_text(r["title"]),
                     "lead": analyzer.index_text(r["lead"]),
                     "text": analyzer.index_text(r["text"]),
+                    "attachments": analyzer.index_text(attached.get(r["document_id"])),
                 }
                 for r in rows
             ],
@@ -143,13 +184,18 @@ def _index_rows(conn: Connection, rows: list[dict[str, Any]], analyzer: DanishAn
         )
         return
     for doc, r in zip(docs, rows, strict=True):
-        doc.update(title=r["title"] or "", lead=r["lead"] or "", text=(r["text"] or "")[:_PG_MAX_TEXT])
+        doc.update(
+            title=r["title"] or "",
+            lead=r["lead"] or "",
+            text=(r["text"] or "")[:_PG_MAX_TEXT],
+            attachments=attached.get(r["document_id"], "")[:_PG_MAX_TEXT],
+        )
     conn.execute(
         text(
             "INSERT INTO documents_fts_docs (document_id, version, site, section, published, updated, tsv) "
             "VALUES (:id, :version, :site, :section, :published, :updated, "
             "setweight(to_tsvector('danish', :title), 'A') || setweight(to_tsvector('danish', :lead), 'B') "
-            "|| setweight(to_tsvector('danish', :text), 'D')) "
+            "|| setweight(to_tsvector('danish', :text), 'D') || setweight(to_tsvector('danish', :attachments), 'D')) "
             "ON CONFLICT (document_id) DO UPDATE SET version = excluded.version, site = excluded.site, "
             "section = excluded.section, published = excluded.published, updated = excluded.updated, tsv = excluded.tsv"
         ),

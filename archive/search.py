@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Integer, column, text
 
 from archive.analysis import DanishAnalyzer, Matcher, Segment
-from archive.fts import ensure_index
+from archive.fts import attachment_texts, ensure_index
 from archive.querylang import QueryError, matcher_for, parse_query, to_fts5, to_tsquery
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from sqlalchemy.sql.elements import TextClause
     from sqlalchemy.sql.selectable import TextualSelect
@@ -106,6 +106,17 @@ class SearchHit:
     section: str | None = None
     title_segments: tuple[Segment, ...] = ()
     snippet_segments: tuple[Segment, ...] = ()
+    #: ``article``, or ``attachment`` when the words were found only in a file the document
+    #: links to (a PDF); the snippet then comes from that file, named by ``attachment_url``.
+    matched_in: str = "article"
+    attachment_url: str | None = None
+
+    @property
+    def attachment_name(self) -> str | None:
+        """The file name of the attachment the words were found in (decoded), if so."""
+        from archive.attachments import file_name
+
+        return file_name(self.attachment_url) if self.attachment_url else None
 
     def as_json(self) -> dict[str, Any]:
         """The hit as the JSON API and ``search --format json`` give it."""
@@ -120,6 +131,8 @@ class SearchHit:
             "updated": self.updated,
             "snippet": self.snippet,
             "score": self.score,
+            "matched_in": self.matched_in,
+            "attachment_url": self.attachment_url,
         }
 
 
@@ -266,7 +279,21 @@ def _common(conn: Any, total: int) -> bool:
     return total >= COMMON_SHARE * int(conn.scalar(text("SELECT count(*) FROM documents_fts_docs")) or 1)
 
 
-def _hits(conn: Any, ranked: list[Any], node: Node | None, analyzer: DanishAnalyzer) -> list[SearchHit]:
+def _attachment_snippets(
+    conn: Any, ids: list[int], matcher: Matcher, analyzer: DanishAnalyzer
+) -> dict[int, tuple[str, list[Segment]]]:
+    """For documents whose own text does not hold the words: the first linked file that does."""
+    found: dict[int, tuple[str, list[Segment]]] = {}
+    for doc_id, files in attachment_texts(conn, ids).items():
+        for url, body in files:
+            pieces = analyzer.snippet(body, matcher)
+            if any(p.hit for p in pieces):
+                found[doc_id] = (url, pieces)
+                break
+    return found
+
+
+def _hits(conn: Any, ranked: Sequence[Any], node: Node | None, analyzer: DanishAnalyzer) -> list[SearchHit]:
     if not ranked:
         return []
     params = {f"d{i}": r[0] for i, r in enumerate(ranked)}
@@ -284,13 +311,21 @@ def _hits(conn: Any, ranked: list[Any], node: Node | None, analyzer: DanishAnaly
         )
     }
     matcher = matcher_for(node, analyzer) if node is not None else Matcher.build(frozenset(), ())
+    snippets: dict[int, list[Segment]] = {}
+    titles: dict[int, list[Segment]] = {}
+    for doc_id, row in rows.items():
+        snippets[doc_id] = analyzer.snippet("\n".join(p for p in (row.lead, row.text) if p), matcher)
+        titles[doc_id] = analyzer.highlight(row.title or "", matcher)
+    unseen = [
+        doc_id for doc_id in rows if node is not None and not any(p.hit for p in (*snippets[doc_id], *titles[doc_id]))
+    ]
+    in_files = _attachment_snippets(conn, unseen, matcher, analyzer) if unseen else {}
     hits = []
     for doc_id, score, site, section in ranked:
         row = rows.get(doc_id)
         if row is None:
             continue
-        body = "\n".join(p for p in (row.lead, row.text) if p)
-        pieces = analyzer.snippet(body, matcher)
+        attachment_url, pieces = in_files.get(doc_id, (None, snippets[doc_id]))
         hits.append(
             SearchHit(
                 id=doc_id,
@@ -303,8 +338,10 @@ def _hits(conn: Any, ranked: list[Any], node: Node | None, analyzer: DanishAnaly
                 version=row.version,
                 updated=row.updated,
                 section=section,
-                title_segments=tuple(analyzer.highlight(row.title or "", matcher)),
+                title_segments=tuple(titles[doc_id]),
                 snippet_segments=tuple(pieces),
+                matched_in="attachment" if attachment_url else "article",
+                attachment_url=attachment_url,
             )
         )
     return hits

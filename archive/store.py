@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from archive.lifecycle import DocState, LifeLog, follow_moves, load_states, record_aliases, write_states
-from archive.models import Capture, Document, Resource, Site, UrlAlias, Version
+from archive.models import Attachment, Capture, Document, Resource, Site, UrlAlias, Version
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArchiveWriter",
+    "AttachmentRecord",
     "CaptureRecord",
     "KnownDocument",
     "Outcome",
@@ -88,6 +89,30 @@ class VersionRecord:
     contact: str | None = None
     language: str | None = None
     profile_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    """A file linked from an article, as fetched, with the text read from it.
+
+    ``reused``: the file was fetched earlier in the same run for another article; its reading
+    (title, text, pages, length) is copied from the row of that same capture (same URL and digest).
+    """
+
+    article_url: str
+    url: str
+    fetched_at: dt.datetime
+    http_status: int
+    content_type: str | None
+    length: int
+    #: ``sha1:<base32>`` of the payload (the WARC record's when there is one).
+    digest: str
+    warc: CaptureLocation | None = None
+    title: str | None = None
+    text: str | None = None
+    pages: int | None = None
+    text_error: str | None = None
+    reused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +235,7 @@ class ArchiveWriter:
         self._batch_size = batch_size
         self._max_seconds = max_seconds
         self._pending: list[_Pending] = []
+        self._attachments: list[tuple[int | None, AttachmentRecord]] = []
         self._oldest: float | None = None
         self._site_ids: dict[str, int] = {}
         self._fts = archive.is_sqlite
@@ -287,12 +313,14 @@ class ArchiveWriter:
         Raises:
             WriteFailed: when the transaction failed; the queued pages are kept for a retry.
         """
-        if not self._pending:
+        if not self._pending and not self._attachments:
             return 0
         batch = self._pending
         try:
             with self._engine.begin() as conn:
-                self._write_batch(conn, batch)
+                if batch:
+                    self._write_batch(conn, batch)
+                waiting = self._write_attachments(conn) if self._attachments else []
                 # Records on disk before the rows that point at them (a crash in between leaves
                 # records nobody points to, never rows pointing at nothing).
                 if self._store is not None:
@@ -303,6 +331,7 @@ class ArchiveWriter:
             reason = getattr(exc, "orig", None) or exc
             raise WriteFailed(f"could not write {len(batch)} pages to the archive: {reason}") from exc
         self._pending = []
+        self._attachments = waiting
         self._oldest = None
         return len(batch)
 
@@ -515,6 +544,101 @@ class ArchiveWriter:
 
         index_new_versions(conn, versions)
 
+    def add_attachment(self, attachment: AttachmentRecord, *, run_id: int | None) -> None:
+        """Queue a file linked from an article; it is written with the next batch.
+
+        A file is written in the same transaction as its article's document or a later one: while
+        the document is not in the archive, the file waits in the queue (after the last
+        :meth:`flush`, :meth:`pending_attachments` counts the files of articles never archived).
+        The same file seen again for the same document (same URL and digest) adds no row.
+
+        Args:
+            attachment: the file and its reading.
+            run_id: the crawl run.
+
+        Raises:
+            WriteFailed: when a batch could not be written.
+        """
+        self._attachments.append((run_id, attachment))
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+        if time.monotonic() - self._oldest >= self._max_seconds:
+            self.flush()
+
+    def pending_attachments(self) -> int:
+        """How many queued files wait for their article's document (after a final :meth:`flush`:
+        files of articles that were never archived)."""
+        return len(self._attachments)
+
+    def _write_attachments(self, conn: Connection) -> list[tuple[int | None, AttachmentRecord]]:
+        """Write the queued files whose document exists; return the ones that must wait."""
+        queued = self._attachments
+        urls = sorted({a.article_url for _, a in queued})
+        docs: dict[str, int] = {}
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            for url, doc_id in conn.execute(select(Document.url, Document.id).where(Document.url.in_(chunk))):
+                docs[url] = doc_id
+            for url, doc_id in conn.execute(select(UrlAlias.url, UrlAlias.document_id).where(UrlAlias.url.in_(chunk))):
+                docs.setdefault(url, doc_id)
+        # A reused file copies the reading of the same capture: a full record queued with it, else
+        # the row written for it earlier.
+        _Reading = tuple[str | None, str | None, int | None, str | None, int]
+        readings: dict[tuple[str, str], _Reading] = {
+            (a.url, a.digest): (a.title, a.text, a.pages, a.text_error, a.length) for _, a in queued if not a.reused
+        }
+        for url, digest in sorted({(a.url, a.digest) for _, a in queued if a.reused} - set(readings)):
+            row = conn.execute(
+                select(Attachment.title, Attachment.text, Attachment.pages, Attachment.text_error, Attachment.length)
+                .where(Attachment.url == url, Attachment.warc_digest == digest)
+                .order_by(Attachment.id.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                readings[(url, digest)] = tuple(row)  # type: ignore[assignment]
+        rows: list[dict[str, Any]] = []
+        waiting: list[tuple[int | None, AttachmentRecord]] = []
+        for run_id, att in queued:
+            document_id = docs.get(att.article_url)
+            reading = readings.get((att.url, att.digest))
+            if document_id is None or reading is None:
+                waiting.append((run_id, att))
+                continue
+            title, text, pages, text_error, length = reading
+            loc = att.warc
+            rows.append(
+                {
+                    "document_id": document_id,
+                    "url": att.url,
+                    "fetched_at": att.fetched_at,
+                    "run_id": run_id,
+                    "http_status": att.http_status,
+                    "content_type": att.content_type,
+                    "length": length,
+                    "warc_file": loc.file if loc else None,
+                    "warc_offset": loc.offset if loc else None,
+                    "warc_length": loc.length if loc else None,
+                    "warc_digest": att.digest,
+                    "title": title,
+                    "text": text,
+                    "pages": pages,
+                    "text_error": text_error,
+                }
+            )
+        if rows:
+            if self._archive.is_sqlite:
+                from sqlalchemy.dialects.sqlite import insert as upsert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as upsert  # type: ignore[assignment]
+            stmt = upsert(Attachment).on_conflict_do_nothing(index_elements=["document_id", "url", "warc_digest"])
+            added = sorted(set(conn.execute(stmt.returning(Attachment.document_id), rows).scalars().all()))
+            if added:
+                # Their text is searchable with the article (archive.fts owns the index).
+                from archive.fts import reindex_documents
+
+                reindex_documents(conn, added)
+        return waiting
+
     def record_aliases(self, aliases: list[tuple[str, str, str, dt.datetime]], *, run_id: int | None) -> int:
         """Record URLs that led to documents without a capture of their own (e.g. a redirect to a
         page this run had already fetched).
@@ -546,6 +670,7 @@ class ArchiveWriter:
         """
         n = len(self._pending)
         self._pending = []
+        self._attachments = []
         self._oldest = None
         return n
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive.db import ArchiveError, open_archive
 from archive.runs import RunCounts, finish_run, start_run, unfinished_last_runs
 from archive.store import WriteFailed
+from koege_spider.items import ArticleItem
 from koege_spider.quality import RunFigures
 
 if TYPE_CHECKING:
@@ -174,9 +175,9 @@ class CrawlRunRecorder:
             self.figures.response(site, response.status)
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
-        """Count an archived article and what it lacks."""
+        """Count an archived article and what it lacks (files linked from articles are not articles)."""
         site = getattr(item, "site", None)
-        if site is not None:
+        if site is not None and isinstance(item, ArticleItem):
             self.figures.article(site, title=item.title, published=item.published, text=item.text)
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException, spider: Spider) -> None:

@@ -1,4 +1,4 @@
-"""ArticleItem: the contract between the spider and the pipelines.
+"""ArticleItem and AttachmentItem: the contract between the spider and the pipelines.
 
 Each stage owns the fields it sets (STYLE.md §3) and never overwrites another stage's fields:
 
@@ -13,6 +13,10 @@ updated_by, contact, extractor
 published/updated (+ raw, precision, source)  dates (picks the first candidate it can read)
 dedup_status, duplicate_of                    dedup
 ============================================  ===========
+
+An :class:`AttachmentItem` is a file (PDF…) linked from an article; the spider sets its fields
+up to ``warc``, the attachments pipeline the reading of it (title, text, pages, text_error).
+The article, dates and dedup stages pass it on untouched.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
 
     from archive.captures import CaptureLocation
 
-__all__ = ["ArticleItem"]
+__all__ = ["ArticleItem", "AttachmentItem"]
 
 
 @dataclass(slots=True)
@@ -72,3 +76,27 @@ class ArticleItem:
     # dedup
     dedup_status: str | None = None
     duplicate_of: str | None = None
+
+
+@dataclass(slots=True)
+class AttachmentItem:
+    """One file linked from an article's content, fetched once per run, on its way to the archive."""
+
+    # spider
+    article_url: str  # the canonical URL of the article that links it
+    url: str  # the canonical URL of the file
+    site: str
+    fetched_at: dt.datetime
+    http_status: int
+    content_type: str | None
+    body: bytes
+    # where the exchange's WARC record lies, if it was written
+    warc: CaptureLocation | None = None
+    # True: the file was fetched earlier in this run for another article; ``body`` is empty and
+    # the archive links this article to the reading of that same capture.
+    reused: bool = False
+    # attachments pipeline
+    title: str | None = None
+    text: str | None = None
+    pages: int | None = None
+    text_error: str | None = None

@@ -39,6 +39,11 @@ _HEAD_CHARS = 65536
 _LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 _ATTR_REL = re.compile(r"""\brel\s*=\s*(["']?)([^"'>]*)\1""", re.IGNORECASE)
 _ATTR_HREF = re.compile(r"""\bhref\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+_A_HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+# Links that are not the article's content: the site's navigation, header, footer and side boxes.
+_CONTENT_LINKS = (
+    "//a[@href][not(ancestor::nav or ancestor::footer or ancestor::aside or ancestor::header[not(ancestor::article)])]"
+)
 
 
 def decode_html(response: TextResponse) -> tuple[str, str]:
@@ -207,6 +212,41 @@ class ArticlePage:
         if not is_article_url(self.canonical_url, self.urls.profile):
             return "not_article_url"
         return None
+
+    def attachment_links(self) -> list[str]:
+        """Canonical URLs of the files the article's content links to, on its own site, in page order.
+
+        A file is a link whose decoded path matches the profile's ``[article] attachment_pattern``
+        (PDFs by default). Links in the site's navigation, header, footer and side boxes, and in
+        the profile's ``prune_xpath`` parts, are not the article's. The page is parsed only when a
+        pattern over its raw HTML finds a candidate link.
+
+        Returns:
+            The URLs, each once.
+        """
+        if not isinstance(self.response, TextResponse):
+            return []
+        pattern = self.urls.profile.article.attachment_pattern
+
+        def wanted(href: str) -> bool:
+            return bool(pattern.search(unquote(urlsplit(href.strip()).path)))
+
+        if not any(wanted(html.unescape(m.group(2))) for m in _A_HREF.finditer(self.response.text)):
+            return []
+        pruned = {node.root for xpath in self.urls.profile.article.prune_xpath for node in self.response.xpath(xpath)}
+        found: dict[str, None] = {}
+        for anchor in self.response.xpath(_CONTENT_LINKS):
+            href = (anchor.attrib.get("href") or "").strip()
+            if not href or not wanted(href) or href.startswith(("mailto:", "javascript:", "#")):
+                continue
+            if pruned and any(node in pruned for node in (anchor.root, *anchor.root.iterancestors())):
+                continue
+            absolute = self.response.urljoin(href)
+            if self.urls.on_site(absolute):
+                url = self.urls.canonical(absolute)
+                if url != self.canonical_url:
+                    found.setdefault(url, None)
+        return list(found)
 
     def item(self, *, fetched_at: dt.datetime) -> ArticleItem:
         """Build the item the pipelines work on.

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ListingQualityMiddleware", "RunFigures"]
 
-# Callbacks whose pages are not listings: articles, and robots.txt (read for its Sitemap: lines).
-_NOT_LISTINGS = frozenset({"parse_article", "parse_robots"})
+# Callbacks whose pages are not listings: articles, files linked from them, and robots.txt (read
+# for its Sitemap: lines).
+_NOT_LISTINGS = frozenset({"parse_article", "parse_attachment", "parse_robots"})
 _NOT_FOUND = frozenset({404, 410})
 
 

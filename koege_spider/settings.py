@@ -99,6 +99,7 @@ ITEM_PIPELINES = {
     "pipelines.extraction.ExtractionPipeline": 300,
     "pipelines.article_dates.DanishDatePipeline": 400,
     "pipelines.dedup.DedupPipeline": 500,
+    "pipelines.attachments.AttachmentPipeline": 600,
     "pipelines.storage.ArchivePipeline": 900,
 }
 

@@ -127,6 +127,10 @@ class PostListingRules:
     body: tuple[tuple[str, Any], ...] = ()
 
 
+#: Links to files captured with an article when its profile names no ``attachment_pattern``.
+_DEFAULT_ATTACHMENT_PATTERN = re.compile(r"\.pdf$", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleRules:
     """How article pages are recognised and read.
@@ -136,6 +140,8 @@ class ArticleRules:
     ``external_url_patterns`` are matched against whole URLs on the profile's external hosts
     (a newsroom service such as via.ritzau.dk); ``published_patterns`` are regular expressions
     over the raw HTML whose first group is the published date (a date only in a script).
+    ``attachment_pattern`` (searched, case-insensitively, in the decoded path of each on-site
+    link in an article's content) says which links are files to capture with the article.
     """
 
     url_patterns: tuple[re.Pattern[str], ...] = ()
@@ -150,6 +156,7 @@ class ArticleRules:
     lead_selectors: tuple[str, ...] = ()
     prune_xpath: tuple[str, ...] = ()
     boilerplate: tuple[re.Pattern[str], ...] = ()
+    attachment_pattern: re.Pattern[str] = _DEFAULT_ATTACHMENT_PATTERN
 
     @property
     def published_xpaths(self) -> tuple[str, ...]:
@@ -368,6 +375,11 @@ def _parse_article(data: Any) -> ArticleRules:
             art[key] = _patterns("article", key, art[key])
     if any(p.groups < 1 for p in art.get("published_patterns", ())):
         raise ProfileError("[article] published_patterns need a group around the date")
+    if "attachment_pattern" in art:
+        _string("article", "attachment_pattern", art["attachment_pattern"])
+        (art["attachment_pattern"],) = _patterns(
+            "article", "attachment_pattern", [art["attachment_pattern"]], re.IGNORECASE
+        )
     if "url_date_pattern" in art:
         (art["url_date_pattern"],) = _patterns("article", "url_date_pattern", [art["url_date_pattern"]])
         if not {"year", "month"} <= set(art["url_date_pattern"].groupindex):

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from koege_spider.items import ArticleItem
 from pipelines.dates import COPENHAGEN, DanishDate, parse_danish_date, parse_machine_date
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
-    from koege_spider.items import ArticleItem
+    from koege_spider.items import AttachmentItem
     from pipelines.extraction import ExtractedPage
 
 __all__ = [
@@ -180,8 +181,11 @@ class DanishDatePipeline:
         """Build the pipeline."""
         return cls(crawler)
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
-        """Set ``published*`` and ``updated*`` on the item; count what could not be read."""
+    def process_item(self, item: ArticleItem | AttachmentItem) -> ArticleItem | AttachmentItem:
+        """Set ``published*`` and ``updated*`` on the item; count what could not be read (an
+        attachment passes untouched)."""
+        if not isinstance(item, ArticleItem):
+            return item
         stats = self.crawler.stats
         published = choose_date(item.published_candidates, fetched_at=item.fetched_at)
         updated = choose_date(item.updated_candidates, fetched_at=item.fetched_at)

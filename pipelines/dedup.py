@@ -8,6 +8,7 @@ from scrapy.exceptions import CloseSpider, DropItem
 
 from archive.db import ArchiveError, open_archive
 from archive.store import KnownDocument, known_documents
+from koege_spider.items import ArticleItem
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from archive.db import Archive
-    from koege_spider.items import ArticleItem
+    from koege_spider.items import AttachmentItem
 
 __all__ = ["DedupPipeline", "classify", "older_than"]
 
@@ -120,12 +121,14 @@ class DedupPipeline:
             owners.setdefault(doc.content_hash, url)
         self._owners[site] = owners
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
-        """Set ``dedup_status`` and ``duplicate_of``.
+    def process_item(self, item: ArticleItem | AttachmentItem) -> ArticleItem | AttachmentItem:
+        """Set ``dedup_status`` and ``duplicate_of`` (an attachment passes untouched).
 
         Raises:
             DropItem: ``older_than_since`` for an article published before ``KOEGE_SINCE``.
         """
+        if not isinstance(item, ArticleItem):
+            return item
         stats = self.crawler.stats
         if older_than(item.published, self.since):
             stats.inc_value("koege/skipped/older_than_since")

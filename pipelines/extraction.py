@@ -19,6 +19,7 @@ from hashlib import sha256
 from importlib.metadata import version as _dist_version
 from typing import TYPE_CHECKING, Any
 
+from koege_spider.items import ArticleItem
 from pipelines.page_signals import read_signals, unbox_fact_boxes
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
-    from koege_spider.items import ArticleItem
+    from koege_spider.items import AttachmentItem
     from koege_spider.sites import SiteProfile
     from pipelines.article_dates import DatedArticle
 
@@ -397,12 +398,14 @@ class ExtractionPipeline:
             self.open_spider()
             return extract_fields(*args, min_words=self.min_words)
 
-    async def process_item(self, item: ArticleItem) -> ArticleItem:
-        """Fill the extraction fields of an item.
+    async def process_item(self, item: ArticleItem | AttachmentItem) -> ArticleItem | AttachmentItem:
+        """Fill the extraction fields of an item (an attachment passes untouched).
 
         Raises:
             DropItem: ``empty extraction`` when the page holds no article text.
         """
+        if not isinstance(item, ArticleItem):
+            return item
         from scrapy.exceptions import DropItem
 
         stats = self.crawler.stats

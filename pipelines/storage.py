@@ -10,8 +10,10 @@ from scrapy.utils.defer import deferred_from_coro
 
 from archive.db import ArchiveError, open_archive
 from archive.store import ArchiveWriter, CaptureRecord, VersionRecord, WriteFailed
+from koege_spider.items import AttachmentItem
 from koege_spider.signals import commit_hook
 from koege_spider.sites import load_profile
+from pipelines.attachments import attachment_record
 
 if TYPE_CHECKING:
     from typing import Self
@@ -113,6 +115,13 @@ class ArchivePipeline:
                 self._writer.flush()
             except WriteFailed as exc:
                 self._fail(exc)
+            except Exception as exc:  # a defect must fail the run loudly, never end it as "finished"
+                logger.exception("Unexpected error while writing the last pages")
+                self._fail(WriteFailed(f"unexpected error while writing to the archive: {exc!r}"))
+            orphans = self._writer.pending_attachments()
+            if orphans and not self._failed:
+                # Files whose article was not archived (no article text, older than --since).
+                self.crawler.stats.inc_value("koege/storage/attachment_without_article", orphans)
         if self._writer is not None:
             self._writer.close()
         if self._archive is not None:
@@ -135,13 +144,18 @@ class ArchivePipeline:
         self._writer.ensure_site(profile.name, profile.title, profile.canonical_origin)
         self._profile_versions[site] = profile.version
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
-        """Queue the item for writing and count its outcome as ``koege/storage/<status>``."""
+    def process_item(self, item: ArticleItem | AttachmentItem) -> ArticleItem | AttachmentItem:
+        """Queue the item for writing and count its outcome as ``koege/storage/<status>``
+        (``attachment`` for a file linked from an article)."""
         if self._failed:
             return item
         assert self._writer is not None
         stats = self.crawler.stats
         try:
+            if isinstance(item, AttachmentItem):
+                self._writer.add_attachment(attachment_record(item), run_id=stats.get_value("koege/run/id"))
+                stats.inc_value("koege/storage/attachment")
+                return item
             self._site_ready(item.site)
             capture, version = item_to_records(item, profile_version=self._profile_versions[item.site])
             status = item.dedup_status or "new"

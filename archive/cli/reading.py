@@ -141,11 +141,13 @@ def show(url_or_id: str, fmt: str, db_url: str) -> None:
     Example:
       koege-archive show https://www.koege.dk/Service/Nyheder/2018/02/Koege-Kommune-saetter-spot-paa-groen-vaekst-med-international-workshop.aspx
     """
+    from archive.attachments import document_attachments
     from archive.cli.takedown import hidden_document, report_hidden
 
     with cli_archive(db_url) as archive:
         hidden = hidden_document(archive, url_or_id, _canonical(url_or_id))
         doc = queries.find_document(archive, url_or_id) or queries.find_document(archive, _canonical(url_or_id))
+        files = document_attachments(archive, doc.id) if doc is not None else []
     if hidden is not None:
         report_hidden(hidden, fmt)
         return
@@ -160,6 +162,7 @@ def show(url_or_id: str, fmt: str, db_url: str) -> None:
             "last_seen": queries.utc_iso(doc.last_seen),
             "duplicate_of": doc.duplicate_of,
             "versions": doc.versions,
+            "attachments": [f.as_json() for f in files],
         }
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
@@ -178,6 +181,12 @@ def show(url_or_id: str, fmt: str, db_url: str) -> None:
         lines.append(f"duplicate of {doc.duplicate_of}")
     lines += ["", latest["lead"] or "", "", latest["text"], "", "Versions:"]
     lines += [f"  {v['version']}  first seen {v['first_seen']}  {v['content_hash'][:12]}" for v in doc.versions]
+    if files:
+        lines += ["", "Attachments:"]
+        for f in files:
+            pages = f"{f.pages} pages, " if f.pages else ""
+            note = f", no text: {f.text_error}" if f.text_error else ""
+            lines += [f"  {f.title or f.name}  ({f.name}, {pages}{f.length:,} bytes{note})", f"    {f.url}"]
     click.echo("\n".join(lines))
 
 

@@ -107,6 +107,12 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "other_language": ("English", "Dansk"),
     "query": ("Søgning", "Query"),
     "error": ("Fejl", "Error"),
+    "attachments": ("Vedhæftede filer", "Attachments"),
+    "attachment_pages": ("{n} sider", "{n} pages"),
+    "attachment_capture": ("arkiveret kopi", "archived copy"),
+    "attachment_no_capture": ("filen er ikke gemt", "the file was not kept"),
+    "attachment_no_text": ("ingen tekst læst ({why})", "no text read ({why})"),
+    "found_in_attachment": ("Fundet i vedhæftet fil: {name}", "Found in an attachment: {name}"),
 }
 
 

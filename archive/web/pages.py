@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 
+from archive.attachments import attachment_bytes, document_attachments
 from archive.captures import WarcError
 from archive.diff import diff_html, word_diff
 from archive.export import EXTENSIONS, FORMATS, MEDIA_TYPES
@@ -146,6 +147,7 @@ def article_view(request: Request, doc_id: str) -> HTMLResponse:
         first_seen=utc_iso(doc.first_seen),
         last_seen=utc_iso(doc.last_seen),
         paragraphs=[p for p in (current["text"] or "").split("\n") if p.strip()],
+        attachments=document_attachments(request.app.state.archive, doc.id),
     )
 
 
@@ -167,6 +169,25 @@ def capture_view(request: Request, capture_id: str) -> Response:
     }
     media = f"{kind}; charset={capture.encoding or 'utf-8'}" if kind.startswith("text/") else kind
     return Response(capture.body, media_type=media if inline else "application/octet-stream", headers=headers)
+
+
+@router.get("/vedhaeftning/{attachment_id}")
+def attachment_view(request: Request, attachment_id: str) -> Response:
+    """A file linked from an article, as captured (always a download: nothing of it runs here)."""
+    try:
+        found = attachment_bytes(request.app.state.archive, int(attachment_id)) if attachment_id.isdigit() else None
+    except WarcError as exc:
+        return error_page(request, 500, "error", str(exc))
+    if found is None:
+        return error_page(request, 404, "not_found", translator(language(request))("attachment_no_capture"))
+    kind = (found.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    name = quote(found.name)
+    headers = {
+        "Content-Security-Policy": CAPTURE_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+    }
+    return Response(found.body, media_type=kind, headers=headers)
 
 
 _DAMAGED = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import scrapy
@@ -12,6 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from koege_spider.items import AttachmentItem
 from koege_spider.pages import ArticlePage, ListingPage, SitemapPage, robots_sitemaps
 from koege_spider.sites import SiteProfile, load_profile
 from koege_spider.spiders.discovery import MoreDiscovery
@@ -75,6 +76,11 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
         self.base_url = args.base_url
         self.allowed_domains = sorted({d for urls in self.site_urls.values() for d in urls.allowed_domains})
         self.canonical_votes = CanonicalVotes()
+        # Attachment URL → the articles that link it (the list travels in the request's meta, so
+        # an article parsed while the file is being fetched is linked too), and the files already
+        # answered this run (fetched once; a later article gets a reference to the same capture).
+        self._attachment_links: dict[str, list[str]] = {}
+        self._attachments_answered: dict[str, AttachmentItem] = {}
 
     # --- requests -------------------------------------------------------------------------
     def _request(self, site: str, url: str, callback: Any, errback: Any, **meta: Any) -> scrapy.Request:
@@ -187,7 +193,7 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
         stats.inc_value("koege/sitemap/links", len(articles))
         yield from self._article_requests(site, articles, lastmods)
 
-    def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+    def parse_article(self, response: Response) -> Iterator[ArticleItem | AttachmentItem | scrapy.Request]:
         """Turn an article response into an item, or count why it is skipped."""
         site = response.meta["koege_site"]
         if response.meta.get("koege_observed"):
@@ -202,6 +208,63 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
         item = page.item(fetched_at=dt.datetime.now(dt.UTC))
         item.listing_date_text = response.meta.get("koege_listing_date")
         yield item
+        yield from self._attachments_of(site, page)
+
+    def _attachments_of(self, site: str, page: ArticlePage) -> Iterator[scrapy.Request | AttachmentItem]:
+        """Requests for the files an article links to, each file once per run.
+
+        Only new or changed pages reach this point: a 304 or an identical payload is observed
+        without a callback's output, so the files of unchanged articles are not fetched again.
+        """
+        stats = self.crawler.stats
+        for url in page.attachment_links():
+            linked = self._attachment_links.get(url)
+            if linked is None:
+                linked = self._attachment_links[url] = [page.canonical_url]
+                stats.inc_value("koege/attachment/requested")
+                yield self._request(
+                    site,
+                    url,
+                    self.parse_attachment,
+                    self.attachment_failed,
+                    koege_attachment_url=url,
+                    koege_attachment_of=linked,
+                )
+            elif page.canonical_url not in linked:
+                linked.append(page.canonical_url)
+                answered = self._attachments_answered.get(url)
+                if answered is not None:
+                    stats.inc_value("koege/attachment/reused")
+                    yield replace(answered, article_url=page.canonical_url)
+
+    def parse_attachment(self, response: Response) -> Iterator[AttachmentItem]:
+        """Turn a file linked from articles into one item per article that links it.
+
+        The first item carries the body; the others refer to the same capture (``reused``).
+        """
+        site = response.meta["koege_site"]
+        url = response.meta["koege_attachment_url"]
+        header = response.headers.get("Content-Type")
+        answer = AttachmentItem(
+            article_url="",
+            url=url,
+            site=site,
+            fetched_at=dt.datetime.now(dt.UTC),
+            http_status=response.status,
+            content_type=header.decode("latin-1") if header else None,
+            body=b"",
+            warc=response.meta.get("koege_warc"),
+            reused=True,
+        )
+        # Remembered before the linking articles are read: one that comes later gets its own copy.
+        self._attachments_answered[url] = answer
+        articles = list(response.meta["koege_attachment_of"])
+        self.crawler.stats.inc_value("koege/attachment/fetched")
+        for number, article_url in enumerate(articles):
+            if number == 0:
+                yield replace(answer, article_url=article_url, body=response.body, reused=False)
+            else:
+                yield replace(answer, article_url=article_url)
 
     # --- errbacks -------------------------------------------------------------------------
     @staticmethod
@@ -233,6 +296,17 @@ class NewsSpider(MoreDiscovery, scrapy.Spider):
         stats.inc_value("koege/listing/failed")
         stats.set_value("koege/listing/last_error", f"{request.url}: {self._describe(failure)}")
         logger.warning("Could not read %s: %s", request.url, self._describe(failure))
+
+    def attachment_failed(self, failure: Failure) -> None:
+        """Count a file linked from an article that could not be fetched (the article is archived)."""
+        request = failure.request  # type: ignore[attr-defined]
+        stats = self.crawler.stats
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            stats.inc_value(f"koege/attachment/skipped/{self._ignored_reason(failure)}")
+            logger.info("Attachment not fetched (%s): %s", self._ignored_reason(failure), request.url)
+            return
+        stats.inc_value("koege/attachment/failed")
+        logger.warning("Could not fetch the attachment %s: %s", request.url, self._describe(failure))
 
     def article_failed(self, failure: Failure) -> None:
         """Count an article that could not be fetched."""
