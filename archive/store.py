@@ -144,6 +144,8 @@ class _VersionState:
     last_seen: dt.datetime
     published: str | None = None
     updated: str | None = None
+    #: The row of a version added in the current batch (not in the database yet).
+    pending: dict[str, Any] | None = None
 
     def same_content(self, version: VersionRecord) -> bool:
         """A content version is the normalised text (title, lead, body) and the dates."""
@@ -422,7 +424,11 @@ class ArchiveWriter:
                 current is not None and version is not None and current.same_content(version)
             ):
                 if current is not None and cap.fetched_at > current.last_seen:
-                    current.last_seen = seen_again[current.id] = cap.fetched_at
+                    current.last_seen = cap.fetched_at
+                    if current.pending is not None:  # a version written in this same batch
+                        current.pending["last_seen"] = cap.fetched_at
+                    else:
+                        seen_again[current.id] = cap.fetched_at
                 continue
             assert version is not None
             doc.latest_version += 1
@@ -437,7 +443,9 @@ class ArchiveWriter:
                     **{f: getattr(version, f) for f in VersionRecord.__slots__},
                 }
             )
-            latest[doc.id] = _VersionState(0, version.content_hash, cap.fetched_at, version.published, version.updated)
+            latest[doc.id] = _VersionState(
+                0, version.content_hash, cap.fetched_at, version.published, version.updated, pending=versions[-1]
+            )
         if versions:
             conn.execute(insert(Version), versions)
             if self._fts:
@@ -507,7 +515,13 @@ class ArchiveWriter:
             cap = batch[i].capture
             digest = payload_digest(cap.body)
             before = earlier.get(cap.url)
-            revisit_of = (cap.url, before[1]) if before is not None and before[0] == digest else None
+            # A revisit refers back in time: a capture older than the URL's last full record
+            # (an import of an earlier crawl) is written in full.
+            revisit_of = (
+                (cap.url, before[1])
+                if before is not None and before[0] == digest and before[1] <= cap.fetched_at
+                else None
+            )
             loc = store.write_exchange(
                 url=cap.url,
                 fetched_at=cap.fetched_at,
@@ -518,7 +532,7 @@ class ArchiveWriter:
                 revisit_of=revisit_of,
             )
             locations[i] = loc
-            if not loc.revisit:
+            if not loc.revisit and (before is None or before[1] <= cap.fetched_at):
                 earlier[cap.url] = (digest, cap.fetched_at)
                 fresh.append((cap.url, loc, cap.fetched_at))
         record_resources(conn, fresh, sqlite=self._archive.is_sqlite)
@@ -714,6 +728,7 @@ def record_resources(
             "fetched_at": fetched,
             "warc_record_id": loc.record_id,
             "warc_file": loc.file,
+            "warc_offset": loc.offset,
         }
         for url, loc, fetched in records
         if not loc.revisit
@@ -727,6 +742,6 @@ def record_resources(
     stmt = upsert(Resource)
     stmt = stmt.on_conflict_do_update(
         index_elements=["url"],
-        set_={c: stmt.excluded[c] for c in ("warc_digest", "fetched_at", "warc_record_id", "warc_file")},
+        set_={c: stmt.excluded[c] for c in ("warc_digest", "fetched_at", "warc_record_id", "warc_file", "warc_offset")},
     )
     conn.execute(stmt, list(rows.values()))

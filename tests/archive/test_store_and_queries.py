@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
 
+from archive.captures import WarcStore, warc_folder
 from archive.db import open_archive
 from archive.models import Capture
 from archive.queries import EXPORT_COLUMNS, QueryError, capture_bytes, export_rows, find_document, search
-from archive.store import ArchiveWriter, CaptureRecord, VersionRecord, known_documents
+from archive.store import ArchiveWriter, CaptureRecord, VersionRecord, known_documents, record_resources
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 URL = "https://www.koege.dk/Service/Nyheder/2018/02/Groen-vaekst.aspx"
@@ -135,3 +137,50 @@ def test_search_finds_danish_words_and_is_safe(db_url: str) -> None:
         assert search(archive, "vækst")  # the table survived the hostile queries
     finally:
         archive.close()
+
+
+def test_a_page_seen_again_in_the_same_batch_as_its_new_version_moves_last_seen(db_url: str) -> None:
+    t1, t2 = T0, T0 + dt.timedelta(hours=5)
+    archive = open_archive(db_url)
+    writer = ArchiveWriter(archive, batch_size=10)
+    writer.ensure_site("koege", "Køge Kommune", "https://www.koege.dk")
+    writer.add(
+        site_key="koege", run_id=None, capture=_capture(URL, b"<p>1</p>", t1), version=_version("Tekst"), outcome="new"
+    )
+    writer.add(site_key="koege", run_id=None, capture=_capture(URL, b"<p>1</p>", t2), version=None, outcome="unchanged")
+    writer.flush()
+    writer.close()
+    doc = find_document(archive, URL)
+    archive.close()
+    assert doc is not None and [v["last_seen"] for v in doc.versions] == ["2026-11-01T13:00:00Z"]
+
+
+def test_a_revisit_whose_original_made_no_capture_reads_from_the_urls_last_record(db_url: str) -> None:
+    """A crawl may first fetch a page that is not archived (no article then), and later archive it
+    from a revisit record: its bytes come from the URL's last full record."""
+    body = b"<html><p>Samme side</p></html>"
+    archive = open_archive(db_url)
+    store = WarcStore(warc_folder(archive))
+    first = store.write_exchange(url=URL, fetched_at=T0, status=200, reason="OK", response_headers=[], body=body)
+    again = store.write_exchange(
+        url=URL,
+        fetched_at=T0 + dt.timedelta(days=1),
+        status=200,
+        reason="OK",
+        response_headers=[],
+        body=body,
+        revisit_of=(URL, T0),
+    )
+    store.close()
+    with archive.engine.begin() as conn:
+        record_resources(conn, [(URL, first, T0)], sqlite=archive.is_sqlite)
+    writer = ArchiveWriter(archive)
+    writer.ensure_site("koege", "Køge Kommune", "https://www.koege.dk")
+    capture = dataclasses.replace(_capture(URL, body, T0 + dt.timedelta(days=1)), warc=again)
+    writer.add(site_key="koege", run_id=None, capture=capture, version=_version("Samme side"), outcome="new")
+    writer.flush()
+    with archive.reading() as session:
+        (capture_id,) = session.scalars(select(Capture.id)).all()
+    view = capture_bytes(archive, capture_id)
+    archive.close()
+    assert view is not None and view.revisit and view.body == body
