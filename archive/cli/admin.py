@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 import click
 
@@ -83,7 +84,7 @@ def sites(fmt: str, platform: str | None, db_url: str) -> None:
     else:
         click.echo(f"{'SITE':<18} {'TITLE':<28} {'PLATFORM':<10} {'CHANNEL':<8} {'CHECKED':<11} ORIGIN")
         for rec in records:
-            check = rec["checked_live"]
+            check = cast("dict[str, Any] | None", rec["checked_live"])
             checked = "no" if not check else str(check.get("checked_at", "yes"))[:10]
             if check and not check.get("ok", False):
                 checked += "!"

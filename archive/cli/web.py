@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.common import cli, cli_archive, db_option, echo_err
+from archive.cli.common import cli, cli_archive, data_dir, db_option, echo_err
 
 
 def _is_loopback(host: str) -> bool:
@@ -72,7 +72,7 @@ def serve(host: str, port: int, export_dir: Path | None, db_url: str) -> None:
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     hosts = ["127.0.0.1", "localhost", "[::1]", "::1", f"{shown}:{bound}", host] if _is_loopback(host) else None
-    app = create_app(db_url, export_dir=export_dir, allowed_hosts=hosts)
+    app = create_app(db_url, export_dir=export_dir, allowed_hosts=hosts, data_dir=data_dir())
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     echo_err(f"Serving the archive at http://{shown}:{bound}/ (Ctrl-C stops)")
     try:

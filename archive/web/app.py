@@ -45,6 +45,7 @@ def create_app(
     *,
     export_dir: Path | None = None,
     allowed_hosts: list[str] | None = None,
+    data_dir: str | Path | None = None,
 ) -> FastAPI:
     """Build the app for one archive.
 
@@ -53,6 +54,7 @@ def create_app(
         export_dir: where exports are written (default: a temporary folder removed at shutdown).
         allowed_hosts: Host headers to accept (guards a 127.0.0.1 server against DNS rebinding);
             None accepts any.
+        data_dir: the archive's data folder (its WARC captures), when not the default.
 
     Returns:
         The FastAPI application.
@@ -60,10 +62,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        archive = open_archive(db_url)
+        archive = open_archive(db_url, data_dir=data_dir)
         ensure_index(archive)
         temporary = export_dir is None
-        folder = Path(tempfile.mkdtemp(prefix="koege-exports-")) if temporary else Path(export_dir)
+        folder = Path(tempfile.mkdtemp(prefix="koege-exports-")) if export_dir is None else Path(export_dir)
         folder.mkdir(parents=True, exist_ok=True)
         app.state.archive, app.state.export_dir = archive, folder
         try:

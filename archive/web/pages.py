@@ -72,7 +72,8 @@ def _link(request: Request, path: str = "/", **changes: Any) -> str:
 def _search_params(request: Request) -> tuple[str, SearchFilters, str, int]:
     qp = request.query_params
     filters = SearchFilters(**{k: (qp.get(k) or None) for k in _FILTER_KEYS})
-    sort = qp.get("sort") if qp.get("sort") in SORTS else "relevance"
+    asked = qp.get("sort") or "relevance"
+    sort = asked if asked in SORTS else "relevance"
     page = int(qp["page"]) if qp.get("page", "").isdigit() else 1
     return qp.get("q", ""), filters, sort, min(max(page, 1), 500)
 
@@ -83,7 +84,14 @@ def search_view(request: Request) -> HTMLResponse:
     archive = request.app.state.archive
     query, filters, sort, page = _search_params(request)
     facets = filter_values(archive)
-    values = {"query": query, "filters": filters, "sort": sort, "sorts": SORTS, "facets": facets, "formats": FORMATS}
+    values: dict[str, Any] = {
+        "query": query,
+        "filters": filters,
+        "sort": sort,
+        "sorts": SORTS,
+        "facets": facets,
+        "formats": FORMATS,
+    }
     try:
         filters = filters.validate()
         result = search_page(archive, query, filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
