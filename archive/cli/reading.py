@@ -180,7 +180,11 @@ def show(url_or_id: str, fmt: str, db_url: str) -> None:
     if doc.duplicate_of:
         lines.append(f"duplicate of {doc.duplicate_of}")
     lines += ["", latest["lead"] or "", "", latest["text"], "", "Versions:"]
-    lines += [f"  {v['version']}  first seen {v['first_seen']}  {v['content_hash'][:12]}" for v in doc.versions]
+    lines += [
+        f"  {v['version']}  first seen {v['first_seen']}  {v['content_hash'][:12]}"
+        + (f"  capture {v['capture']['warc_file']}@{v['capture']['warc_offset']}" if v.get("capture") else "")
+        for v in doc.versions
+    ]
     if files:
         lines += ["", "Attachments:"]
         for f in files:

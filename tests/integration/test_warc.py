@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import sqlite3
 import urllib.request
 from collections import Counter
@@ -150,3 +151,9 @@ def test_show_names_each_versions_capture_and_extractor(crawled_twice: dict[str,
     assert capture["warc_offset"] >= 0 and capture["warc_length"] > 0 and capture["source"] == "crawl"
     assert version["extractor"].startswith("koege-archive/") and "trafilatura/" in version["extractor"]
     assert isinstance(version["profile_version"], int)
+
+
+def test_show_lists_where_each_versions_capture_lies(crawled_twice: dict[str, Any]) -> None:
+    shown = run_cli("show", "1", "--db", crawled_twice["db_url"])
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"capture koege-\S+\.warc\.gz@\d+", shown.stdout)
