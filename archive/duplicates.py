@@ -11,12 +11,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, exists, insert, select
 
 from archive.models import Document, DocumentSignature, NearDuplicate, SignatureBucket, Site, Version
 from archive.neardup import MinHasher, clusters
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import numpy as np
     from sqlalchemy.engine import Connection
 
@@ -70,9 +72,32 @@ def _chunks(values: list[Any], size: int = _PARAMS) -> list[list[Any]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
-def _unsigned(conn: Connection, limit: int) -> list[tuple[int, int, str]]:
-    """Documents whose latest version has no signature yet: (id, version, text)."""
-    stmt = (
+def store_signatures(conn: Connection, signatures: Mapping[int, tuple[int, bytes]]) -> None:
+    """Keep signatures computed ahead of time (document → (version, bytes)); not yet linked.
+
+    :func:`link_near_duplicates` links them later without reading or hashing their texts again.
+
+    Args:
+        conn: a connection inside a transaction.
+        signatures: by document id, the version signed and its signature (``b""``: too short).
+    """
+    ids = sorted(signatures)
+    for part in _chunks(ids):
+        conn.execute(delete(SignatureBucket).where(SignatureBucket.document_id.in_(part)))
+        conn.execute(delete(DocumentSignature).where(DocumentSignature.document_id.in_(part)))
+    conn.execute(
+        insert(DocumentSignature),
+        [{"document_id": d, "version": v, "signature": sig} for d, (v, sig) in sorted(signatures.items())],
+    )
+
+
+def _unsigned(conn: Connection, limit: int) -> list[tuple[int, int, str | None, bytes | None]]:
+    """Documents whose latest version is not linked yet: (id, version, text, signature if stored).
+
+    Either no signature of the latest version exists (the text is read and hashed), or one was
+    stored ahead of time and has no LSH buckets yet (it is used as it is).
+    """
+    unsigned = (
         select(Document.id, Document.latest_version, Version.text)
         .join(Version, (Version.document_id == Document.id) & (Version.version == Document.latest_version))
         .outerjoin(DocumentSignature, DocumentSignature.document_id == Document.id)
@@ -80,19 +105,37 @@ def _unsigned(conn: Connection, limit: int) -> list[tuple[int, int, str]]:
         .order_by(Document.id)
         .limit(limit)
     )
-    return [(int(i), int(v), t) for i, v, t in conn.execute(stmt)]
+    rows: list[tuple[int, int, str | None, bytes | None]] = [
+        (int(i), int(v), t, None) for i, v, t in conn.execute(unsigned)
+    ]
+    if len(rows) < limit:
+        unlinked = (
+            select(DocumentSignature.document_id, DocumentSignature.version, DocumentSignature.signature)
+            .join(Document, Document.id == DocumentSignature.document_id)
+            .where(
+                DocumentSignature.version == Document.latest_version,
+                DocumentSignature.signature != b"",
+                ~exists().where(SignatureBucket.document_id == DocumentSignature.document_id),
+            )
+            .order_by(DocumentSignature.document_id)
+            .limit(limit - len(rows))
+        )
+        rows += [(int(i), int(v), None, bytes(s)) for i, v, s in conn.execute(unlinked)]
+    return rows
 
 
 def _link_chunk(
     conn: Connection,
-    rows: list[tuple[int, int, str]],
+    rows: list[tuple[int, int, str | None, bytes | None]],
     hasher: MinHasher,
     *,
     run_id: int | None,
     now: dt.datetime,
     report: LinkReport,
 ) -> None:
-    signed: dict[int, tuple[int, np.ndarray | None]] = {d: (v, hasher.signature(text)) for d, v, text in rows}
+    signed: dict[int, tuple[int, np.ndarray | None]] = {
+        d: (v, hasher.from_bytes(stored) if stored else hasher.signature(text or "")) for d, v, text, stored in rows
+    }
     ids = list(signed)
     for part in _chunks(ids):
         conn.execute(delete(SignatureBucket).where(SignatureBucket.document_id.in_(part)))

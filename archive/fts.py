@@ -24,7 +24,7 @@ from sqlalchemy import text
 from archive.analysis import ANALYZER_VERSION, DanishAnalyzer, section_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from sqlalchemy.engine import Connection
 
@@ -36,6 +36,7 @@ __all__ = [
     "drop_documents",
     "ensure_index",
     "index_new_versions",
+    "index_terms",
     "rebuild_index",
     "reindex_documents",
 ]
@@ -139,8 +140,30 @@ def attachment_texts(conn: Connection, ids: list[int]) -> dict[int, list[tuple[s
     return {doc_id: list(files.items()) for doc_id, files in found.items()}
 
 
-def _index_rows(conn: Connection, rows: list[dict[str, Any]], analyzer: DanishAnalyzer) -> None:
+def index_terms(title: str | None, lead: str | None, text: str | None) -> tuple[str, str, str]:
+    """The SQLite index's stems of an article's title, lead and text (work that can be done ahead).
+
+    Args:
+        title: the title.
+        lead: the lead.
+        text: the body text.
+
+    Returns:
+        The three texts as the index holds them.
+    """
+    analyzer = DanishAnalyzer()
+    return analyzer.index_text(title), analyzer.index_text(lead), analyzer.index_text(text)
+
+
+def _index_rows(
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    analyzer: DanishAnalyzer,
+    *,
+    prepared: Mapping[int, tuple[str, str, str]] | None = None,
+) -> None:
     """Write the index entries of these documents (their latest versions), replacing old ones."""
+    prepared = prepared or {}
     if not rows:
         return
     files = attachment_texts(conn, [r["document_id"] for r in rows])
@@ -167,9 +190,18 @@ def _index_rows(conn: Connection, rows: list[dict[str, Any]], analyzer: DanishAn
             [
                 {
                     "id": r["document_id"],
-                    "title": analyzer.index_text(r["title"]),
-                    "lead": analyzer.index_text(r["lead"]),
-                    "text": analyzer.index_text(r["text"]),
+                    **dict(
+                        zip(
+                            ("title", "lead", "text"),
+                            prepared.get(r["document_id"])
+                            or (
+                                analyzer.index_text(r["title"]),
+                                analyzer.index_text(r["lead"]),
+                                analyzer.index_text(r["text"]),
+                            ),
+                            strict=True,
+                        )
+                    ),
                     "attachments": analyzer.index_text(attached.get(r["document_id"])),
                 }
                 for r in rows
@@ -203,7 +235,12 @@ def _index_rows(conn: Connection, rows: list[dict[str, Any]], analyzer: DanishAn
     )
 
 
-def index_new_versions(conn: Connection, versions: list[dict[str, Any]]) -> None:
+def index_new_versions(
+    conn: Connection,
+    versions: list[dict[str, Any]],
+    *,
+    prepared: Mapping[int, tuple[str, str, str]] | None = None,
+) -> None:
     """Index versions just written in the writer's transaction (the last one per document wins).
 
     On a fresh archive this creates the index; when the index is missing or outdated it does
@@ -212,6 +249,8 @@ def index_new_versions(conn: Connection, versions: list[dict[str, Any]]) -> None
     Args:
         conn: the writer's connection, inside its transaction.
         versions: the version rows just inserted (``document_id``, ``version``, ``title``, …).
+        prepared: by document id, the stems of title, lead and text already computed (by
+            :func:`index_terms`, in an extraction worker); the others are stemmed here.
     """
     if not versions:
         return
@@ -238,7 +277,7 @@ def index_new_versions(conn: Connection, versions: list[dict[str, Any]]) -> None
     rows = [
         {**v, "url": docs[doc_id][0], "site": docs[doc_id][1]} for doc_id, v in sorted(latest.items()) if doc_id in docs
     ]
-    _index_rows(conn, rows, DanishAnalyzer())
+    _index_rows(conn, rows, DanishAnalyzer(), prepared=prepared)
     if _is_sqlite(conn):
         # Under the write lock the new ids follow the old maximum: when the index had read
         # everything before this batch, it has now read everything.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +50,19 @@ def _identity(value: int) -> int:
     return value
 
 
+#: datasketch's band layout (bands, rows) for the usual thresholds at 128 permutations, with the
+#: weights used here (0.2 false positives, 0.8 false negatives); a test checks it against datasketch.
+LSH_LAYOUTS: dict[tuple[float, int], tuple[int, int]] = {
+    (0.3, 128): (42, 3),
+    (0.4, 128): (31, 3),
+    (0.5, 128): (30, 4),
+    (0.6, 128): (23, 5),
+    (0.7, 128): (18, 7),
+    (0.8, 128): (12, 10),
+    (0.9, 128): (7, 18),
+}
+
+
 class MinHasher:
     """Signatures, LSH buckets and similarity for one choice of parameters.
 
@@ -77,14 +90,18 @@ class MinHasher:
         self.num_perm = num_perm
         self.shingle = shingle
         self.min_shingles = min_shingles
-        # datasketch imports SciPy (half a second): only when texts are really compared.
-        from datasketch import MinHash, MinHashLSH
+        # datasketch imports SciPy (half a second): only when a text is signed here, or for a
+        # band layout not in the table (linking signatures made in extraction workers needs neither).
+        self._perm: Any = None
+        layout = LSH_LAYOUTS.get((threshold, num_perm))
+        if layout is None:
+            from datasketch import MinHashLSH
 
-        self._perm = MinHash(num_perm=num_perm, seed=1, scheme="affine32").permutations
-        # datasketch picks bands × rows minimising weighted false positives and negatives at
-        # the threshold; a missed duplicate costs more than a candidate checked and dropped.
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
-        self.bands, self.rows = int(lsh.b), int(lsh.r)
+            # datasketch picks bands × rows minimising weighted false positives and negatives at
+            # the threshold; a missed duplicate costs more than a candidate checked and dropped.
+            lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
+            layout = (int(lsh.b), int(lsh.r))
+        self.bands, self.rows = layout
 
     def shingles(self, text: str) -> np.ndarray:
         """The distinct 32-bit hashes of the text's word shingles (lowercased words)."""
@@ -106,6 +123,8 @@ class MinHasher:
             return None
         from datasketch import MinHash
 
+        if self._perm is None:
+            self._perm = MinHash(num_perm=self.num_perm, seed=1, scheme="affine32").permutations
         minhash = MinHash(num_perm=self.num_perm, hashfunc=_identity, permutations=self._perm, scheme="affine32")
         minhash.update_batch(shingles.tolist())
         return np.asarray(minhash.hashvalues, dtype=np.uint32)
@@ -114,6 +133,12 @@ class MinHasher:
     def to_bytes(signature: np.ndarray) -> bytes:
         """Serialise a signature (little-endian uint32)."""
         return signature.astype("<u4").tobytes()
+
+    def signature_bytes(self, text: str) -> bytes:
+        """The signature as stored (``b""`` for a text too short to judge), e.g. computed ahead of
+        time in an extraction worker and linked later by :func:`archive.duplicates.link_near_duplicates`."""
+        signature = self.signature(text)
+        return b"" if signature is None else self.to_bytes(signature)
 
     def from_bytes(self, data: bytes) -> np.ndarray:
         """Read a signature written by :meth:`to_bytes`.

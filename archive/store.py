@@ -42,6 +42,10 @@ Outcome = Literal["new", "changed", "unchanged", "duplicate", "not_modified", "r
 _WITHOUT_VERSION = ("unchanged", "not_modified", "removed")
 
 
+#: The fields of a VersionRecord that are columns of ``versions`` (the rest is prepared data).
+_PREPARED = ("index_terms", "signature")
+
+
 class WriteFailed(Exception):
     """Writing to the archive failed (disk full, locked, constraint); nothing was half-written."""
 
@@ -89,6 +93,10 @@ class VersionRecord:
     contact: str | None = None
     language: str | None = None
     profile_version: int | None = None
+    #: Prepared off the crawl's thread (extraction workers), optional: the search index's stems
+    #: of title, lead and text, and the near-duplicate signature (``b""``: too short).
+    index_terms: tuple[str, str, str] | None = None
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +121,9 @@ class AttachmentRecord:
     pages: int | None = None
     text_error: str | None = None
     reused: bool = False
+
+
+_VERSION_COLUMNS = tuple(f for f in VersionRecord.__slots__ if f not in _PREPARED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +409,8 @@ class ArchiveWriter:
             .all()
         )
         versions: list[dict[str, Any]] = []
+        prepared_terms: dict[int, tuple[str, str, str]] = {}
+        prepared_signatures: dict[int, tuple[int, bytes]] = {}
         seen_again: dict[int, dt.datetime] = {}
         for page, capture_id, digest in zip(batch, capture_ids, digests, strict=True):
             cap, version = page.capture, page.version
@@ -440,16 +453,24 @@ class ArchiveWriter:
                     "last_seen": cap.fetched_at,
                     "capture_id": capture_id,
                     "run_id": page.run_id,
-                    **{f: getattr(version, f) for f in VersionRecord.__slots__},
+                    **{f: getattr(version, f) for f in _VERSION_COLUMNS},
                 }
             )
+            if version.index_terms is not None:
+                prepared_terms[doc.id] = version.index_terms
+            if version.signature is not None:
+                prepared_signatures[doc.id] = (doc.latest_version, version.signature)
             latest[doc.id] = _VersionState(
                 0, version.content_hash, cap.fetched_at, version.published, version.updated, pending=versions[-1]
             )
         if versions:
             conn.execute(insert(Version), versions)
             if self._fts:
-                self._index_texts(conn, versions)
+                self._index_texts(conn, versions, prepared_terms)
+            if prepared_signatures:
+                from archive.duplicates import store_signatures
+
+                store_signatures(conn, prepared_signatures)
         if seen_again:
             conn.execute(
                 update(Version).where(Version.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
@@ -552,11 +573,13 @@ class ArchiveWriter:
             self._store = None
 
     @staticmethod
-    def _index_texts(conn: Connection, versions: list[dict[str, Any]]) -> None:
+    def _index_texts(
+        conn: Connection, versions: list[dict[str, Any]], prepared: dict[int, tuple[str, str, str]]
+    ) -> None:
         # The search index (Danish stems) is derived data owned by archive.fts.
         from archive.fts import index_new_versions
 
-        index_new_versions(conn, versions)
+        index_new_versions(conn, versions, prepared=prepared)
 
     def add_attachment(self, attachment: AttachmentRecord, *, run_id: int | None) -> None:
         """Queue a file linked from an article; it is written with the next batch.

@@ -64,6 +64,10 @@ class ArticleItem:
     updated_by: str | None = None
     contact: str | None = None
     extractor: str | None = None
+    # prepared by extraction for the archive: search-index stems (title, lead, text), MinHash
+    # signature of the text (b"" when too short); None when not prepared
+    index_terms: tuple[str, str, str] | None = None
+    signature: bytes | None = None
     # dates (which candidate won, its raw string, and the value read from it)
     published_raw: str | None = None
     updated_raw: str | None = None

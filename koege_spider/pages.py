@@ -39,6 +39,7 @@ _HEAD_CHARS = 65536
 _LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 _ATTR_REL = re.compile(r"""\brel\s*=\s*(["']?)([^"'>]*)\1""", re.IGNORECASE)
 _ATTR_HREF = re.compile(r"""\bhref\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _A_HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 # Links that are not the article's content: the site's navigation, header, footer and side boxes.
 _CONTENT_LINKS = (
@@ -160,6 +161,22 @@ def robots_sitemaps(response: TextResponse) -> list[str]:
     return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
 
+def _link_path(href: str) -> str:
+    """The decoded path of a link (what ``unquote(urlsplit(href).path)`` gives), without parsing it."""
+    href = href.strip()
+    scheme = _SCHEME.match(href)
+    if scheme is not None:
+        href = href[scheme.end() :]
+    if href.startswith("//"):
+        slash = href.find("/", 2)
+        href = href[slash:] if slash != -1 else ""
+    for mark in ("#", "?"):
+        cut = href.find(mark)
+        if cut != -1:
+            href = href[:cut]
+    return unquote(href) if "%" in href else href
+
+
 class ArticlePage:
     """An article response, turned into an item (no extraction happens here).
 
@@ -229,9 +246,12 @@ class ArticlePage:
         pattern = self.urls.profile.article.attachment_pattern
 
         def wanted(href: str) -> bool:
-            return bool(pattern.search(unquote(urlsplit(href.strip()).path)))
+            return bool(pattern.search(_link_path(href)))
 
-        if not any(wanted(html.unescape(m.group(2))) for m in _A_HREF.finditer(self.response.text)):
+        # Every link of every article passes here: the raw scan stays cheap (no URL parsing).
+        if not any(
+            wanted(html.unescape(m[2]) if "&" in m[2] else m[2]) for m in _A_HREF.finditer(self.response.text)
+        ):
             return []
         pruned = {node.root for xpath in self.urls.profile.article.prune_xpath for node in self.response.xpath(xpath)}
         found: dict[str, None] = {}

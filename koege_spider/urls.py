@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -110,6 +110,9 @@ def is_article_url(url: str, profile: SiteProfile) -> bool:
     )
 
 
+_MEMO_SIZE = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class SiteUrls:
     """A site's URLs as the crawl sees them: canonical for the archive, rebased for fetching.
@@ -120,6 +123,9 @@ class SiteUrls:
 
     profile: SiteProfile
     mirror_origin: str | None = None
+    # The same URL is canonicalised several times per page (link, request, response, item, the
+    # recrawl's lookups); the function is pure, so its answers are kept (bounded).
+    _memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_profile(cls, profile: SiteProfile, base_url: str | None = None) -> SiteUrls:
@@ -144,7 +150,12 @@ class SiteUrls:
 
     def canonical(self, url: str) -> str:
         """Return the archive key of a fetched or linked URL."""
-        return canonicalize(url, self.profile, mirror_origin=self.mirror_origin)
+        found = self._memo.get(url)
+        if found is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[url] = canonicalize(url, self.profile, mirror_origin=self.mirror_origin)
+        return found
 
     def absolute(self, path_or_url: str) -> str:
         """Resolve a profile path (``/nyheder``) against the canonical origin."""

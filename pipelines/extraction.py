@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
+    from archive.neardup import MinHasher
     from koege_spider.items import AttachmentItem
     from koege_spider.sites import SiteProfile
     from pipelines.article_dates import DatedArticle
@@ -276,6 +278,51 @@ def extract_fields(
     )
 
 
+@functools.cache
+def _hasher() -> MinHasher:
+    from archive.neardup import MinHasher
+
+    return MinHasher()
+
+
+def extract_for_archive(
+    html: str,
+    url: str | None,
+    rules: ExtractionRules,
+    *,
+    min_words: int = 15,
+    index: bool = True,
+    sign: bool = True,
+) -> tuple[ExtractedPage | None, tuple[str, str, str] | None, bytes | None]:
+    """Extract a page and prepare what the archive derives from its text, in one worker call.
+
+    The search index's stems and the near-duplicate signature depend only on the extracted
+    text, so they are computed where the extraction ran (a worker process) instead of on the
+    crawl's thread.
+
+    Args:
+        html: the decoded page.
+        url: its canonical URL.
+        rules: the site's extraction rules.
+        min_words: see :func:`extract_fields`.
+        index: prepare the stems of title, lead and text (SQLite's index).
+        sign: prepare the MinHash signature of the text.
+
+    Returns:
+        (the extraction or None, the stems or None, the signature or None).
+    """
+    page = extract_fields(html, url, rules, min_words=min_words)
+    if page is None or not page.text:
+        return page, None, None
+    terms = None
+    if index:
+        from archive.fts import index_terms
+
+        terms = index_terms(page.title, page.lead, page.text)
+    signature = _hasher().signature_bytes(page.text) if sign else None
+    return page, terms, signature
+
+
 def extract_article(
     html: str,
     url: str | None = None,
@@ -337,10 +384,14 @@ class ExtractionPipeline:
     beyond the first, at least one).
     """
 
-    def __init__(self, crawler: Crawler, *, workers: int, min_words: int) -> None:
+    def __init__(
+        self, crawler: Crawler, *, workers: int, min_words: int, index: bool = True, sign: bool = True
+    ) -> None:
         self.crawler = crawler
         self.workers = workers
         self.min_words = min_words
+        self.index = index
+        self.sign = sign
         self._pool: ProcessPoolExecutor | None = None
         self._rules: dict[str, ExtractionRules] = {}
         self._extractor = extractor_name()
@@ -357,6 +408,10 @@ class ExtractionPipeline:
             crawler,
             workers=workers,
             min_words=crawler.settings.getint("KOEGE_EXTRACTION_MIN_WORDS"),
+            # What the archive derives from each text is prepared in the same worker call:
+            # SQLite's index stems, and the near-duplicate signature when linking is on.
+            index=str(crawler.settings.get("KOEGE_ARCHIVE_DB", "")).startswith("sqlite"),
+            sign=crawler.settings.getbool("KOEGE_NEARDUP_ENABLED"),
         )
 
     def open_spider(self) -> None:
@@ -383,12 +438,15 @@ class ExtractionPipeline:
             self._rules[site] = ExtractionRules.from_profile(load_profile(site))
         return self._rules[site]
 
-    async def _run(self, item: ArticleItem, rules: ExtractionRules) -> ExtractedPage | None:
+    async def _run(
+        self, item: ArticleItem, rules: ExtractionRules
+    ) -> tuple[ExtractedPage | None, tuple[str, str, str] | None, bytes | None]:
         args = (item.html, item.canonical_url, rules)
+        run = functools.partial(extract_for_archive, min_words=self.min_words, index=self.index, sign=self.sign)
         if self._pool is None:
-            return extract_fields(*args, min_words=self.min_words)
+            return run(*args)
         try:
-            future = self._pool.submit(extract_fields, *args, min_words=self.min_words)
+            future = self._pool.submit(run, *args)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # A worker died (out of memory, a crash in lxml): restart the pool, retry once here.
@@ -396,7 +454,7 @@ class ExtractionPipeline:
             logger.warning("Extraction worker died on %s; restarting the pool", item.url)
             self.close_spider()
             self.open_spider()
-            return extract_fields(*args, min_words=self.min_words)
+            return run(*args)
 
     async def process_item(self, item: ArticleItem | AttachmentItem) -> ArticleItem | AttachmentItem:
         """Fill the extraction fields of an item (an attachment passes untouched).
@@ -409,7 +467,7 @@ class ExtractionPipeline:
         from scrapy.exceptions import DropItem
 
         stats = self.crawler.stats
-        page = await self._run(item, self._rules_for(item.site))
+        page, item.index_terms, item.signature = await self._run(item, self._rules_for(item.site))
         if page is None or not page.text:
             stats.inc_value("koege/extraction/dropped/no_article")
             raise DropItem("no_article")

@@ -70,6 +70,8 @@ def item_to_records(item: ArticleItem, *, profile_version: int | None) -> tuple[
         contact=item.contact,
         language=item.language,
         profile_version=profile_version,
+        index_terms=item.index_terms,
+        signature=item.signature,
     )
     return capture, version
 

@@ -140,3 +140,51 @@ def test_the_archive_links_near_copies_across_runs_and_keeps_both(db_url: str) -
     assert all(s >= 0.5 for _, _, s in cluster.links)
     assert duplicate_clusters(archive, site="nosuchsite") == []
     archive.close()
+
+
+def test_the_band_layout_table_is_what_datasketch_chooses() -> None:
+    from datasketch import MinHashLSH
+
+    from archive.neardup import LSH_LAYOUTS
+
+    for (threshold, num_perm), layout in LSH_LAYOUTS.items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
+        assert layout == (lsh.b, lsh.r), threshold
+
+
+def test_signatures_made_ahead_of_time_are_linked_like_those_made_at_linking(tmp_path) -> None:
+    """Signatures prepared in extraction workers (VersionRecord.signature) give the same links as
+    signing every text when linking."""
+    from sqlalchemy import select
+
+    from archive.duplicates import link_near_duplicates
+    from archive.models import NearDuplicate
+
+    base = " ".join(f"ord{i} kommunen vedtager planen for byen nummer {i}" for i in range(40))
+    texts = [("a", base), ("b", base.replace("ord7 ", "ordsyv ")), ("c", "helt anden tekst om havnen " * 30)]
+    hasher = MinHasher()
+    found = []
+    for ahead in (False, True):
+        archive = open_archive(f"sqlite:///{tmp_path / f'ahead-{ahead}.sqlite'}")
+        writer = ArchiveWriter(archive)
+        writer.ensure_site("koege", "Køge Kommune", "https://www.koege.dk")
+        for key, text in texts:
+            url = f"https://www.koege.dk/nyheder/{key}"
+            version = VersionRecord(
+                title=None,
+                lead=None,
+                text=text,
+                content_hash=key,
+                extractor="t",
+                signature=hasher.signature_bytes(text) if ahead else None,
+            )
+            capture = CaptureRecord(url, url, T0, 200, {}, "text/html", "utf-8", text.encode())
+            writer.add(site_key="koege", run_id=None, capture=capture, version=version, outcome="new")
+        writer.flush()
+        writer.close()
+        report = link_near_duplicates(archive)
+        with archive.reading() as session:
+            pairs = [tuple(p) for p in session.execute(select(NearDuplicate.document_id, NearDuplicate.other_id))]
+        found.append((pairs, report.signed))
+        archive.close()
+    assert found[0] == found[1] == ([(1, 2)], 3)
