@@ -365,9 +365,7 @@ def last_run(archive: Archive, *, site: str | None = None) -> CrawlRun | None:
     """
     not_import = CrawlRun.finish_reason.is_(None) | (CrawlRun.finish_reason != "import")
     with archive.reading() as session:
-        return session.scalar(
-            select(CrawlRun).where(_of_site(site), not_import).order_by(CrawlRun.id.desc()).limit(1)
-        )
+        return session.scalar(select(CrawlRun).where(_of_site(site), not_import).order_by(CrawlRun.id.desc()).limit(1))
 
 
 def first_run_since(archive: Archive, *, site: str, at: dt.datetime) -> int | None:

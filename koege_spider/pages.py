@@ -249,9 +249,7 @@ class ArticlePage:
             return bool(pattern.search(_link_path(href)))
 
         # Every link of every article passes here: the raw scan stays cheap (no URL parsing).
-        if not any(
-            wanted(html.unescape(m[2]) if "&" in m[2] else m[2]) for m in _A_HREF.finditer(self.response.text)
-        ):
+        if not any(wanted(html.unescape(m[2]) if "&" in m[2] else m[2]) for m in _A_HREF.finditer(self.response.text)):
             return []
         pruned = {node.root for xpath in self.urls.profile.article.prune_xpath for node in self.response.xpath(xpath)}
         found: dict[str, None] = {}
