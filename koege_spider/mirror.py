@@ -153,6 +153,13 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a crawler opening more connections at once has
+    # the rest of its SYNs dropped and retried a second later (a stall that is the mirror's, not
+    # the crawl's).
+    request_queue_size = 128
+
+
 class MirrorServer:
     """Serves a mirror folder on 127.0.0.1 in a background thread.
 
@@ -176,7 +183,7 @@ class MirrorServer:
         """
         self._state = _State(root=root, routes=_load_routes(root), compress=compress)
         handler = type("MirrorHandler", (_Handler,), {"state": self._state})
-        self._httpd = ThreadingHTTPServer((host, port), handler)
+        self._httpd = _Server((host, port), handler)
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -415,15 +415,22 @@ class ExtractionPipeline:
         )
 
     def open_spider(self) -> None:
+        """Nothing to do yet: the worker processes start with the first page to extract.
+
+        A recrawl in which nothing changed extracts nothing and so never pays for them (starting
+        them, and waiting at the end for their imports, cost a second of a two-second recrawl).
+        """
+
+    def _start_pool(self) -> ProcessPoolExecutor:
         """Start the worker processes.
 
         They fork from a fresh server process that imported only extraction (not the crawl,
         the archive or the command line), so they share nothing with the reactor and stay small.
         """
-        if self.workers > 0:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_worker_context())
-            for _ in range(self.workers):
-                self._pool.submit(_warm_up)
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=_worker_context())
+        for _ in range(self.workers - 1):
+            self._pool.submit(_warm_up)  # the first page warms one; the others in the meantime
+        return self._pool
 
     def close_spider(self) -> None:
         """Stop the worker processes."""
@@ -443,17 +450,16 @@ class ExtractionPipeline:
     ) -> tuple[ExtractedPage | None, tuple[str, str, str] | None, bytes | None]:
         args = (item.html, item.canonical_url, rules)
         run = functools.partial(extract_for_archive, min_words=self.min_words, index=self.index, sign=self.sign)
-        if self._pool is None:
+        if self.workers <= 0:
             return run(*args)
         try:
-            future = self._pool.submit(run, *args)
+            future = (self._pool or self._start_pool()).submit(run, *args)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # A worker died (out of memory, a crash in lxml): restart the pool, retry once here.
             self.crawler.stats.inc_value("koege/extraction/pool_restarted")
             logger.warning("Extraction worker died on %s; restarting the pool", item.url)
             self.close_spider()
-            self.open_spider()
             return run(*args)
 
     async def process_item(self, item: ArticleItem | AttachmentItem) -> ArticleItem | AttachmentItem:
