@@ -199,6 +199,7 @@ class WarcStore:
         request_headers: list[tuple[str, str]] | None = None,
         revisit_of: tuple[str, dt.datetime] | None = None,
         not_modified: bool = False,
+        digest: str | None = None,
     ) -> CaptureLocation:
         """Write a response (or a revisit of an identical earlier payload) and its request.
 
@@ -216,6 +217,7 @@ class WarcStore:
                 ``revisit`` record (identical-payload-digest profile) is written instead.
             not_modified: the server answered 304: a ``revisit`` record with the
                 server-not-modified profile (referring to ``revisit_of`` when it is known).
+            digest: the body's :func:`payload_digest`, when the caller computed it already.
 
         Returns:
             Where the record lies.
@@ -224,7 +226,7 @@ class WarcStore:
         warc_date = fetched_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         headers = [(k, v) for k, v in response_headers if k.lower() not in _DROP_HEADERS]
         http = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1")
-        digest = payload_digest(body)
+        digest = digest or payload_digest(body)
         revisit = revisit_of is not None or not_modified
         if revisit:
             record = writer.create_warc_record(url, "revisit", http_headers=http, warc_headers_dict={})
@@ -244,7 +246,8 @@ class WarcStore:
                 payload=io.BytesIO(body),
                 length=len(body),
                 http_headers=http,
-                warc_headers_dict={"WARC-Date": warc_date},
+                # Given, so warcio does not hash the payload a second time.
+                warc_headers_dict={"WARC-Date": warc_date, "WARC-Payload-Digest": digest},
             )
         offset = file.tell()
         length = self._emit(record)

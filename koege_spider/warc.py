@@ -175,6 +175,7 @@ class WarcCaptureMiddleware:
         body = response.body
         last = self._last.get(url)
         not_modified = response.status == 304
+        digest = None
         if not_modified:
             revisit_of = (url, last[1]) if last is not None else None
         else:
@@ -196,6 +197,7 @@ class WarcCaptureMiddleware:
                 ],
                 revisit_of=revisit_of,
                 not_modified=not_modified,
+                digest=digest,
             )
         except OSError as exc:
             stats.inc_value("koege/warc/write_failed")
