@@ -43,6 +43,7 @@ __all__ = [
     "recover_open_files",
     "verify_file",
     "warc_folder",
+    "writer_alive",
 ]
 
 _OPEN = ".open"
@@ -454,7 +455,7 @@ def _record_is_whole(data: bytes) -> bool:
     return True
 
 
-def _writer_alive(name: str) -> bool:
+def writer_alive(name: str) -> bool:
     """Whether the process named in a file name (``…-<pid>~<host>.warc.gz.open``) still writes it.
 
     A file from another host is left alone (its crawl may be running there); one from this host
@@ -497,7 +498,7 @@ def recover_open_files(folder: Path, *, quarantine: Path | None = None) -> list[
     if not folder.exists():
         return reports
     for path in sorted(folder.glob(f"*{_OPEN}")):
-        if _writer_alive(path.name):
+        if writer_alive(path.name):
             continue
         size = path.stat().st_size
         end = 0

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from archive.captures import _writer_alive, warc_folder
+from archive.captures import warc_folder, writer_alive
 from archive.models import Attachment, Capture, Document, Resource, Site
 
 if TYPE_CHECKING:
@@ -551,7 +551,7 @@ def verify_archive(
         report.files += 1
         size = path.stat().st_size
         report.bytes += size
-        live = path.name.endswith(_OPEN) and _writer_alive(path.name)
+        live = path.name.endswith(_OPEN) and writer_alive(path.name)
         report.problems += _check_file(path, name, refs, live=live, report=report)
         if progress is not None:
             progress(name, len(refs), size)
@@ -561,6 +561,6 @@ def verify_archive(
         referenced = _referenced_files(archive)
         report.unreferenced_files = sorted(p.name for p in folder.glob("*.warc.gz") if p.name not in referenced)
         report.open_files = [
-            OpenWarcFile(p.name, _writer_alive(p.name), p.stat().st_size) for p in sorted(folder.glob(f"*{_OPEN}"))
+            OpenWarcFile(p.name, writer_alive(p.name), p.stat().st_size) for p in sorted(folder.glob(f"*{_OPEN}"))
         ]
     return report
