@@ -37,6 +37,7 @@ __all__ = [
     "WarcError",
     "WarcStore",
     "decode_payload",
+    "gzip_tail_damage",
     "payload_digest",
     "purge_records",
     "read_capture",
@@ -424,6 +425,24 @@ def _gzip_members(path: Path, chunk: int = 1 << 20) -> Iterator[tuple[int, int, 
                 return
             yield offset, offset + consumed, b"".join(parts)
             offset += consumed
+
+
+def gzip_tail_damage(path: Path) -> int:
+    """Bytes after the last complete gzip member of a file (0 for a whole gzip file).
+
+    warcio reads a gzip WARC file cut inside a member, or followed by garbage, without a word;
+    this finds it (it decompresses the file once).
+
+    Args:
+        path: a gzip file (one member per record, or any number of members).
+
+    Returns:
+        How many bytes at the end are not whole gzip members.
+    """
+    end = 0
+    for _, member_end, _ in _gzip_members(path):
+        end = member_end
+    return path.stat().st_size - end
 
 
 def _sha1_b32(data: bytes) -> str:

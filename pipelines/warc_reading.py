@@ -21,6 +21,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive.captures import gzip_tail_damage
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
@@ -257,9 +259,28 @@ def iter_foreign_records(path: Path, counts: dict[str, int]) -> Iterator[Foreign
                 read += 1
                 if wanted:
                     yield foreign
-        except (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError) as exc:
+            if _is_gzip(path) and (damaged := gzip_tail_damage(path)):
+                raise ValueError(f"the last {damaged} bytes are not whole gzip records (cut off or corrupt)")
+        # warcio meets damaged bytes with whatever its parser hits (a header without a URL gives
+        # AttributeError, a cut header line IndexError…): all of them mean a damaged file here.
+        except (
+            ArchiveLoadFailed,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            AttributeError,
+            IndexError,
+            KeyError,
+            TypeError,
+        ) as exc:
             where = f"after {read} records" if read else "before its first record"
             raise WarcReadError(f"{path}: not a readable WARC file, damaged {where} ({_reason(exc)})") from exc
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
 
 
 def _reason(exc: Exception) -> str:

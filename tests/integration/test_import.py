@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import itertools
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -193,9 +195,15 @@ def wayback_file(folder: Path) -> Path:
 
 def corrupt_copy(good: Path, target: Path) -> Path:
     data = good.read_bytes()
-    # Cut inside the third gzip member and append garbage: a transfer that broke off.
-    members = [i for i in range(len(data)) if data[i : i + 3] == b"\x1f\x8b\x08"]
-    target.write_bytes(data[: members[2] + 40] + b"\x00garbage" * 10)
+    # Cut inside the third gzip member and append garbage: a transfer that broke off. Members are
+    # found by decompressing (the magic bytes can also occur inside compressed data).
+    starts, rest = [0], data
+    while len(starts) < 3:
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        decoder.decompress(rest)
+        rest = decoder.unused_data
+        starts.append(len(data) - len(rest))
+    target.write_bytes(data[: starts[2] + 40] + b"\x00garbage" * 10)
     return target
 
 
@@ -456,3 +464,24 @@ def test_reextract_reads_imported_wayback_pages_as_the_import_did(files: dict[st
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert report["read"] >= 1 and report["changed"] == 0
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00garbage" * 10])
+def test_a_file_cut_inside_any_record_is_reported(files: dict[str, Path], tmp_path: Path, garbage: bytes) -> None:
+    """warcio reads a gzip file cut inside a record (a request, a warcinfo…) without a word."""
+    data = files["heritrix"].read_bytes()
+    starts, rest = [0], data
+    while rest:
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        decoder.decompress(rest)
+        rest = decoder.unused_data
+        starts.append(len(data) - len(rest))
+    for n, (start, end) in enumerate(itertools.pairwise(starts)):
+        cut = tmp_path / f"cut-{n}.warc.gz"
+        cut.write_bytes(data[: (start + end) // 2] + garbage)
+        archive = open_archive(f"sqlite:///{tmp_path / f'cut-{n}.sqlite'}")
+        try:
+            report = import_warcs(archive, [cut])
+        finally:
+            archive.close()
+        assert report.problems and cut.name in report.problems[0].message, n
